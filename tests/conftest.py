@@ -1,0 +1,75 @@
+"""Shared fixtures: the embedded search engine for the session, free ports, tool requirements.
+
+A test that needs something missing fails with a message saying what to install when ``CI`` is
+set, and is skipped (with the same message) only outside CI.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def missing(message: str) -> None:
+    """Fail in CI, skip elsewhere — never skip silently in CI."""
+    if os.environ.get("CI"):
+        pytest.fail(f"missing requirement (CI): {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def workshop_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("workshop-home")
+
+
+@pytest.fixture(scope="session")
+def stack_env(workshop_home: Path) -> Iterator[dict[str, str]]:
+    """Start the embedded engine once for the session on a free port.
+
+    Sets ``WORKSHOP_ES_URL`` / ``WORKSHOP_HOME`` in ``os.environ`` for the session (so code that
+    calls ``get_settings()`` and subprocesses see the same stack) and yields those variables.
+    """
+    from workshop import stack
+    from workshop.config import get_settings
+
+    env = {
+        "WORKSHOP_ES_URL": f"http://127.0.0.1:{free_port()}",
+        "WORKSHOP_HOME": str(workshop_home),
+        "WORKSHOP_EVENT_TRANSPORT": "elasticsearch",
+        "WORKSHOP_SERVICE_URL": f"http://127.0.0.1:{free_port()}",
+        "WORKSHOP_KIBANA_URL": f"http://127.0.0.1:{free_port()}",
+        "WORKSHOP_FLUENTD_PORT": str(free_port()),
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    settings = get_settings()
+    stack.embedded_up(settings)
+    stack.install_template(stack.connect(settings))
+    try:
+        yield env
+    finally:
+        stack.embedded_down(settings)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def es(stack_env: dict[str, str]):
+    from workshop import stack
+
+    return stack.connect()

@@ -1,0 +1,85 @@
+"""``workshop doctor`` with every component down: clear pt-BR messages, exit code 1."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import free_port
+from workshop import stack
+from workshop.config import get_settings
+
+
+def _down_env(tmp_path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "WORKSHOP_HOME": str(tmp_path),
+        "WORKSHOP_ES_URL": f"http://127.0.0.1:{free_port()}",
+        "WORKSHOP_KIBANA_URL": f"http://127.0.0.1:{free_port()}",
+        "WORKSHOP_SERVICE_URL": f"http://127.0.0.1:{free_port()}",
+        "WORKSHOP_FLUENTD_PORT": str(free_port()),
+    }
+
+
+def test_doctor_json_with_everything_down(tmp_path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "workshop", "doctor", "--json"],
+        env=_down_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(report) == {"elasticsearch", "fluentd", "kibana", "servico"}
+    assert all(part["ok"] is False for part in report.values())
+    assert "workshop embedded up" in report["elasticsearch"]["hint"]
+    assert report["elasticsearch"]["url"].startswith("http://127.0.0.1:")
+
+
+def test_doctor_table_says_what_to_do(tmp_path, monkeypatch) -> None:
+    for key, value in _down_env(tmp_path).items():
+        if key.startswith("WORKSHOP_"):
+            monkeypatch.setenv(key, value)
+    checks = stack.run_checks(get_settings())
+    table = stack.format_checks(checks)
+    assert table.count("✗") == 4
+    assert "O que fazer:" in table
+    assert "docker compose up -d" in table and "workshop embedded up" in table
+    assert "workshop serve" in table
+
+
+def test_doctor_exit_code_is_zero_when_elasticsearch_answers(tmp_path, monkeypatch) -> None:
+    """Only Elasticsearch decides the exit code: the others are optional in embedded mode."""
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from threading import Thread
+
+    class FakeES(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"cluster_name": "x", "version": {"number": "8.19.3"}}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), FakeES)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = _down_env(tmp_path)
+        env["WORKSHOP_ES_URL"] = f"http://127.0.0.1:{server.server_port}"
+        proc = subprocess.run(
+            [sys.executable, "-m", "workshop", "doctor"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "✓  Elasticsearch" in proc.stdout and "Elasticsearch 8.19.3" in proc.stdout
+    finally:
+        server.shutdown()

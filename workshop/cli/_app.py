@@ -1,0 +1,25 @@
+"""The Typer application object shared by the command-group modules."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+app = typer.Typer(
+    name="workshop",
+    help="Workshop de monitoramento de modelos (Elasticsearch, Fluentd, Kibana).",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+def print_json(data: Any) -> None:
+    """One JSON object on one line (the last stdout line of a ``--json`` command)."""
+    typer.echo(json.dumps(data, ensure_ascii=False, default=str))
+
+
+JSON_OPTION = typer.Option(False, "--json", help="Saída em JSON (uma linha).")

@@ -1,0 +1,61 @@
+"""``workshop embedded …``, ``workshop doctor``, ``workshop setup``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import typer
+
+from workshop import stack
+from workshop.cli._app import JSON_OPTION, app, print_json
+
+embedded = typer.Typer(help="Motor de busca embutido (sem Docker).", no_args_is_help=True)
+app.add_typer(embedded, name="embedded")
+
+
+@embedded.command("up")
+def embedded_up(json_out: bool = JSON_OPTION) -> None:
+    """Inicia o motor embutido em segundo plano."""
+    status = stack.embedded_up()
+    print_json(asdict(status)) if json_out else typer.echo(status.message)
+
+
+@embedded.command("down")
+def embedded_down(json_out: bool = JSON_OPTION) -> None:
+    """Para o motor embutido iniciado por `workshop embedded up`."""
+    status = stack.embedded_down()
+    print_json(asdict(status)) if json_out else typer.echo(status.message)
+
+
+@embedded.command("status")
+def embedded_status(json_out: bool = JSON_OPTION) -> None:
+    """Mostra se o motor embutido está rodando."""
+    status = stack.embedded_status()
+    print_json(asdict(status)) if json_out else typer.echo(status.message)
+    raise typer.Exit(0 if status.running else 1)
+
+
+@app.command()
+def doctor(json_out: bool = JSON_OPTION) -> None:
+    """Verifica Elasticsearch, Fluentd, Kibana e o serviço do modelo."""
+    checks = stack.run_checks()
+    if json_out:
+        print_json(stack.checks_as_dict(checks))
+    else:
+        typer.echo(stack.format_checks(checks))
+    es_ok = next(c.ok for c in checks if c.component == "elasticsearch")
+    raise typer.Exit(0 if es_ok else 1)
+
+
+@app.command()
+def setup(json_out: bool = JSON_OPTION) -> None:
+    """Instala o template de índice `model-*` no Elasticsearch."""
+    result = stack.install_template()
+    if json_out:
+        print_json(result)
+    else:
+        verb = "criado" if result["action"] == "created" else "atualizado"
+        typer.echo(
+            f"Template {result['template']} {verb} para {', '.join(result['index_patterns'])}"
+            f" ({len(result['fields'])} campos)."
+        )

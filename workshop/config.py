@@ -1,0 +1,102 @@
+"""Settings from ``WORKSHOP_*`` environment variables: the one place that reads them.
+
+Every other module calls :func:`get_settings` (or receives a :class:`Settings`) instead of reading
+``os.environ``. ``.env.example`` documents each variable in pt-BR.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workshop.errors import ConfigError
+
+
+class EventTransport(StrEnum):
+    """Where prediction events go."""
+
+    ELASTICSEARCH = "elasticsearch"  # bulk API straight into model-YYYY.MM.DD (embedded stack, CI)
+    FLUENTD = "fluentd"  # forward protocol to Fluentd, which writes to Elasticsearch (Docker)
+    JSONL = "jsonl"  # a local JSON-lines file (offline exercises)
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"URL inválida: {value!r} (use algo como http://localhost:9200)")
+    return value.rstrip("/")
+
+
+class Settings(BaseSettings):
+    """All settings of the kit. Field ``foo`` is read from ``WORKSHOP_FOO``."""
+
+    model_config = SettingsConfigDict(env_prefix="WORKSHOP_", extra="ignore", frozen=True)
+
+    es_url: str = "http://localhost:9200"
+    kibana_url: str = "http://localhost:5601"
+    service_url: str = "http://localhost:11000"
+    fluentd_host: str = "localhost"
+    fluentd_port: int = Field(default=24224, ge=1, le=65535)
+    service_host: str = "127.0.0.1"
+    service_port: int = Field(default=11000, ge=1, le=65535)
+    home: Path = Path(".workshop")
+    event_transport: EventTransport = EventTransport.ELASTICSEARCH
+    event_tag: str = "model.prediction"
+    index_prefix: str = "model"
+    # "auto" probes the server; "embedded" / "elasticsearch" force the client flavour.
+    es_engine: str = Field(default="auto", pattern="^(auto|embedded|elasticsearch)$")
+    jupyter_url: str = "http://localhost:8888"
+
+    @field_validator("es_url", "kibana_url", "service_url", "jupyter_url")
+    @classmethod
+    def _urls(cls, value: str) -> str:
+        return _check_http_url(value)
+
+    # Paths derived from WORKSHOP_HOME, so every module agrees on the layout.
+    @property
+    def home_dir(self) -> Path:
+        """WORKSHOP_HOME; a relative path is taken from the repository root, so the CLI (run
+        from the root) and the notebooks (run from notebooks/) share one registry."""
+        home = self.home.expanduser()
+        return (home if home.is_absolute() else project_root() / home).resolve()
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home_dir / "run"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home_dir / "models"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.home_dir / "spool"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home_dir / "data"
+
+    @property
+    def index_pattern(self) -> str:
+        return f"{self.index_prefix}-*"
+
+
+def project_root() -> Path:
+    """The repository root (where notebooks/ and infra/ live)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; invalid values raise a pt-BR :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"WORKSHOP_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"Configuração inválida — {problems}") from None

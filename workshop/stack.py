@@ -1,0 +1,445 @@
+"""The search engine side of the stack: the embedded engine, ``connect()``, the index template
+and the ``doctor`` health checks.
+
+The embedded engine is ``osmem-server`` (PyPI), an in-memory server speaking the Elasticsearch
+REST API. It is started detached, its pid and URL recorded under ``$WORKSHOP_HOME/run/`` so that
+``down`` stops exactly that process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from elastic_transport import Urllib3HttpNode
+from elasticsearch import Elasticsearch
+
+from workshop.config import Settings, get_settings, project_root
+from workshop.errors import StackError
+
+TEMPLATE_NAME = "model-events"
+TEMPLATE_PATH = project_root() / "infra" / "elasticsearch" / "model-template.json"
+_RECORD_NAME = "embedded.json"
+_COMPAT = "; compatible-with=8"
+
+
+class EmbeddedCompatNode(Urllib3HttpNode):
+    """HTTP node for the embedded engine.
+
+    The official client sends ``application/vnd.elasticsearch+json; compatible-with=8`` (and the
+    ``x-ndjson`` variant for bulk), which osmem rejects with 406. This node rewrites those media
+    types to the plain ones; nothing else changes. Only the embedded connection uses it.
+    """
+
+    def perform_request(
+        self,
+        method: str,
+        target: str,
+        body: bytes | None = None,
+        headers: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        if headers:
+            headers = headers.copy()
+            for key in ("accept", "content-type"):
+                value = headers.get(key)
+                if isinstance(value, str) and "vnd.elasticsearch+" in value:
+                    headers[key] = value.replace("vnd.elasticsearch+", "").replace(_COMPAT, "")
+        return super().perform_request(method, target, body=body, headers=headers, **kwargs)
+
+
+# --------------------------------------------------------------------------- probing
+
+
+def http_get_json(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
+    """GET a JSON document; ``None`` when nothing answers or the answer is not JSON."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return json.loads(resp.read().decode() or "{}")
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+
+
+def engine_info(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
+    """The root document of a search engine at ``url``, or ``None`` when nothing answers."""
+    info = http_get_json(url.rstrip("/") + "/", timeout=timeout)
+    return info if info and "version" in info else None
+
+
+def is_embedded_info(info: dict[str, Any]) -> bool:
+    return (
+        info.get("cluster_name") == "osmem" or info.get("version", {}).get("build_hash") == "osmem"
+    )
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def tcp_reachable(host: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------- connect
+
+
+def connect(
+    settings: Settings | None = None, *, url: str | None = None, request_timeout: float = 10.0
+) -> Elasticsearch:
+    """An official ``Elasticsearch`` client for the configured URL.
+
+    The embedded engine gets :class:`EmbeddedCompatNode`; a real Elasticsearch the default node.
+    ``WORKSHOP_ES_ENGINE=auto`` (default) asks the server which one it is; when nothing answers
+    yet, the URL of a recorded embedded engine counts as embedded.
+    """
+    settings = settings or get_settings()
+    target = (url or settings.es_url).rstrip("/")
+    embedded = _is_embedded_target(settings, target)
+    kwargs: dict[str, Any] = {"request_timeout": request_timeout}
+    if embedded:
+        kwargs["node_class"] = EmbeddedCompatNode
+    return Elasticsearch(target, **kwargs)
+
+
+def _is_embedded_target(settings: Settings, url: str) -> bool:
+    if settings.es_engine != "auto":
+        return settings.es_engine == "embedded"
+    info = engine_info(url, timeout=2.0)
+    if info is not None:
+        return is_embedded_info(info)
+    record = read_record(settings)
+    return bool(record and record.url.rstrip("/") == url)
+
+
+# --------------------------------------------------------------------------- embedded engine
+
+
+@dataclass
+class EmbeddedRecord:
+    pid: int
+    url: str
+    started_at: str
+    log: str
+
+
+@dataclass
+class EmbeddedStatus:
+    running: bool
+    url: str
+    pid: int | None
+    message: str
+    already_running: bool = False
+
+
+def _record_path(settings: Settings) -> Path:
+    return settings.run_dir / _RECORD_NAME
+
+
+def read_record(settings: Settings) -> EmbeddedRecord | None:
+    path = _record_path(settings)
+    try:
+        return EmbeddedRecord(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _pid_is_osmem(pid: int) -> bool:
+    """True when ``pid`` is alive and is an osmem-server (not a recycled pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True  # no /proc (macOS): trust the record
+    return b"osmem-server" in cmdline
+
+
+def osmem_binary() -> str:
+    try:
+        from osmem_server import resolve_binary
+    except ImportError as exc:  # pragma: no cover - dependency of the package
+        raise StackError("O pacote osmem-server não está instalado: rode `make install`.") from exc
+    try:
+        return resolve_binary()
+    except Exception as exc:
+        raise StackError(f"Não encontrei o executável do osmem-server: {exc}") from exc
+
+
+def embedded_status(settings: Settings | None = None) -> EmbeddedStatus:
+    settings = settings or get_settings()
+    record = read_record(settings)
+    if record and _pid_is_osmem(record.pid) and engine_info(record.url):
+        return EmbeddedStatus(
+            True,
+            record.url,
+            record.pid,
+            f"Motor embutido rodando em {record.url} (pid {record.pid}).",
+        )
+    return EmbeddedStatus(False, settings.es_url, None, "Motor embutido parado.")
+
+
+def embedded_up(settings: Settings | None = None, timeout: float = 30.0) -> EmbeddedStatus:
+    """Start osmem-server on 127.0.0.1 at the port of ``WORKSHOP_ES_URL``; idempotent."""
+    settings = settings or get_settings()
+    current = embedded_status(settings)
+    if current.running:
+        current.already_running = True
+        current.message = f"O motor embutido já está rodando em {current.url} (pid {current.pid})."
+        return current
+    parts = urlsplit(settings.es_url)
+    host, port = "127.0.0.1", parts.port or 9200
+    if parts.hostname not in {"localhost", "127.0.0.1"}:
+        raise StackError(
+            f"WORKSHOP_ES_URL aponta para {settings.es_url}; o motor embutido só roda em "
+            "localhost. Ajuste WORKSHOP_ES_URL para http://localhost:9200 (ou outra porta local)."
+        )
+    if port_in_use(host, port):
+        info = engine_info(f"http://{host}:{port}")
+        who = "um Elasticsearch" if info else "outro programa"
+        raise StackError(
+            f"A porta {port} já está em uso por {who}. Se for o Elasticsearch do Docker, use-o "
+            "(não é preciso o motor embutido); senão, pare esse programa ou escolha outra porta "
+            f"com WORKSHOP_ES_URL=http://localhost:<porta>."
+        )
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.run_dir / "embedded.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [osmem_binary(), "--addr", f"{host}:{port}", "--no-stdin-watch", "--no-ja"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # survives the CLI / notebook that started it
+        )
+    url = f"http://{host}:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StackError(
+                f"O motor embutido terminou ao iniciar (código {proc.returncode}). "
+                f"Veja o log em {log_path}."
+            )
+        if engine_info(url, timeout=1.0):
+            record = EmbeddedRecord(proc.pid, url, datetime.now(UTC).isoformat(), str(log_path))
+            _record_path(settings).write_text(json.dumps(asdict(record)))
+            return EmbeddedStatus(
+                True, url, proc.pid, f"Motor embutido iniciado em {url} (pid {proc.pid})."
+            )
+        time.sleep(0.1)
+    proc.kill()
+    raise StackError(f"O motor embutido não respondeu em {timeout:.0f} s. Veja {log_path}.")
+
+
+def embedded_down(settings: Settings | None = None, timeout: float = 10.0) -> EmbeddedStatus:
+    """Stop exactly the recorded osmem-server process; idempotent."""
+    settings = settings or get_settings()
+    record = read_record(settings)
+    if record is None:
+        return EmbeddedStatus(False, settings.es_url, None, "O motor embutido não estava rodando.")
+    if _pid_is_osmem(record.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(record.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _pid_is_osmem(record.pid):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(record.pid, os.WNOHANG)
+            time.sleep(0.05)
+        if _pid_is_osmem(record.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(record.pid, signal.SIGKILL)
+    _record_path(settings).unlink(missing_ok=True)
+    return EmbeddedStatus(
+        False, record.url, record.pid, f"Motor embutido parado (pid {record.pid})."
+    )
+
+
+# --------------------------------------------------------------------------- index template
+
+
+def load_template() -> dict[str, Any]:
+    return json.loads(TEMPLATE_PATH.read_text())
+
+
+def install_template(es: Elasticsearch | None = None) -> dict[str, Any]:
+    """Install (or update) the composable index template for ``model-*``; idempotent."""
+    es = es or connect()
+    body = load_template()
+    try:
+        existed = bool(es.indices.exists_index_template(name=TEMPLATE_NAME))
+        resp = es.indices.put_index_template(name=TEMPLATE_NAME, **body)
+    except Exception as exc:
+        raise StackError(
+            f"Não consegui instalar o template de índice no Elasticsearch ({exc}). "
+            "Confira se ele está no ar com `workshop doctor`."
+        ) from exc
+    return {
+        "template": TEMPLATE_NAME,
+        "index_patterns": body["index_patterns"],
+        "acknowledged": bool(resp.get("acknowledged")),
+        "action": "updated" if existed else "created",
+        "fields": sorted(body["template"]["mappings"]["properties"]),
+    }
+
+
+# --------------------------------------------------------------------------- doctor
+
+
+@dataclass
+class Check:
+    component: str
+    ok: bool
+    url: str
+    detail: str
+    hint: str = ""
+
+
+START_HINT = "rode `docker compose up -d` ou `workshop embedded up`"
+
+
+def run_checks(settings: Settings | None = None) -> list[Check]:
+    """Check every component once; never raises."""
+    settings = settings or get_settings()
+    checks: list[Check] = []
+
+    info = engine_info(settings.es_url)
+    if info:
+        flavour = "motor embutido" if is_embedded_info(info) else "Elasticsearch"
+        version = info.get("version", {}).get("number", "?")
+        checks.append(Check("elasticsearch", True, settings.es_url, f"{flavour} {version}"))
+    else:
+        checks.append(Check("elasticsearch", False, settings.es_url, "não respondeu", START_HINT))
+
+    fluentd_url = f"tcp://{settings.fluentd_host}:{settings.fluentd_port}"
+    if tcp_reachable(settings.fluentd_host, settings.fluentd_port):
+        checks.append(Check("fluentd", True, fluentd_url, "porta aberta"))
+    else:
+        embedded_note = (
+            " (no modo sem Docker os eventos vão direto ao Elasticsearch: normal)"
+            if settings.event_transport != "fluentd"
+            else ""
+        )
+        checks.append(
+            Check(
+                "fluentd",
+                False,
+                fluentd_url,
+                "porta fechada" + embedded_note,
+                "rode `docker compose up -d fluentd`",
+            )
+        )
+
+    status = http_get_json(settings.kibana_url + "/api/status")
+    if status:
+        level = status.get("status", {}).get("overall", {}).get("level", "?")
+        checks.append(
+            Check(
+                "kibana",
+                level == "available",
+                settings.kibana_url,
+                f"status {level}",
+                "" if level == "available" else "aguarde o Kibana terminar de subir",
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "kibana",
+                False,
+                settings.kibana_url,
+                "não respondeu (no modo sem Docker não há Kibana)",
+                "rode `docker compose up -d kibana`",
+            )
+        )
+
+    health = http_get_json(settings.service_url + "/health")
+    if health and health.get("model_loaded", health.get("ok")):
+        checks.append(
+            Check(
+                "servico", True, settings.service_url, f"modelo {health.get('model_version', '?')}"
+            )
+        )
+    elif health:
+        checks.append(
+            Check(
+                "servico",
+                False,
+                settings.service_url,
+                "no ar, mas sem modelo",
+                "treine um modelo: notebook 01 ou `workshop train --promote`",
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "servico",
+                False,
+                settings.service_url,
+                "não respondeu",
+                "rode `workshop serve` (ou o notebook 02)",
+            )
+        )
+    return checks
+
+
+def checks_as_dict(checks: list[Check]) -> dict[str, dict[str, Any]]:
+    return {c.component: {k: v for k, v in asdict(c).items() if k != "component"} for c in checks}
+
+
+def format_checks(checks: list[Check]) -> str:
+    """A pt-BR table with ✓/✗, the URL, and what to do for each ✗."""
+    names = {
+        "elasticsearch": "Elasticsearch",
+        "fluentd": "Fluentd",
+        "kibana": "Kibana",
+        "servico": "Serviço do modelo",
+    }
+    rows = [("", "Componente", "URL", "Situação")]
+    rows += [
+        ("✓" if c.ok else "✗", names.get(c.component, c.component), c.url, c.detail) for c in checks
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
+    todo = [
+        f"  • {names.get(c.component, c.component)}: {c.hint}"
+        for c in checks
+        if not c.ok and c.hint
+    ]
+    if todo:
+        lines += ["", "O que fazer:", *todo]
+    return "\n".join(lines)
+
+
+def ensure_engine(settings: Settings | None = None) -> str:
+    """Make sure something answers on ``WORKSHOP_ES_URL``: use it, or start the embedded engine.
+
+    Returns a pt-BR sentence saying which one is in use (for notebooks).
+    """
+    settings = settings or get_settings()
+    info = engine_info(settings.es_url)
+    if info is not None:
+        flavour = "o motor embutido" if is_embedded_info(info) else "o Elasticsearch"
+        return f"Usando {flavour} que já responde em {settings.es_url}."
+    status = embedded_up(settings)
+    return status.message + " (nada respondia, então iniciei o motor embutido)"
