@@ -1,0 +1,66 @@
+"""The runner behind workshop demo: injected parameters, runs/ output, stop on failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def _notebook(path: Path, *cells: str) -> Path:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    params = new_code_cell("fast = False\nunused_elsewhere = 1")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [new_markdown_cell("# t"), params, *(new_code_cell(c) for c in cells)]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_parameters_for_injects_only_declared_names(tmp_path: Path) -> None:
+    from workshop import runner
+
+    nb = _notebook(tmp_path / "00_a.ipynb", "print(fast)")
+    assert runner.parameters_for(nb, {"fast": True, "other": 3}) == {"fast": True}
+
+
+def test_run_demo_writes_outputs_and_stops_on_failure(stack_env, tmp_path: Path) -> None:
+    import nbformat
+
+    from workshop import runner
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    ok = _notebook(nbs / "00_ok.ipynb", "print('rapido' if fast else 'completo')")
+    bad = _notebook(nbs / "01_bad.ipynb", "x = 1", "raise ValueError('quebrou de propósito')")
+    never = _notebook(nbs / "02_never.ipynb", "print('não deveria rodar')")
+    runs = tmp_path / "runs"
+    lines: list[str] = []
+    with pytest.raises(runner.NotebookFailed) as info:
+        runner.run_demo(
+            notebooks=[ok, bad, never], parameters={"fast": True}, runs_dir=runs, echo=lines.append
+        )
+    message = str(info.value)
+    assert "01_bad.ipynb" in message and "quebrou de propósito" in message
+    assert "raise ValueError" in message  # the failing cell's source is shown
+    latest = runs / "latest"
+    assert (latest / "00_ok.ipynb").exists() and (latest / "00_ok.html").exists()
+    executed = nbformat.read(latest / "00_ok.ipynb", as_version=4)
+    assert "rapido" in executed.cells[-1].outputs[0]["text"]  # fast=True was injected
+    assert not (latest / "02_never.ipynb").exists()
+    assert any("Usando o Elasticsearch" in line for line in lines)
+
+
+def test_summary_lists_every_notebook(tmp_path: Path) -> None:
+    from workshop import runner
+
+    result = runner.DemoResult(tmp_path, [runner.NotebookResult("00_a.ipynb", 1.5, tmp_path, None)])
+    text = runner.format_summary(result)
+    assert "00_a.ipynb" in text and "1.5 s" in text and str(tmp_path) in text
