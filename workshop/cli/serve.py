@@ -1,0 +1,38 @@
+"""``workshop serve``: the model service (web form, JSON API, /health) with uvicorn."""
+
+from __future__ import annotations
+
+import typer
+
+from workshop.cli._app import app
+from workshop.config import get_settings
+from workshop.errors import StackError
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(
+        None, "--host", help="Interface (padrão: WORKSHOP_SERVICE_HOST, 127.0.0.1)."
+    ),
+    port: int | None = typer.Option(
+        None, "--port", min=1, max=65535, help="Porta (padrão: WORKSHOP_SERVICE_PORT, 11000)."
+    ),
+) -> None:
+    """Inicia o serviço do modelo: formulário em /, API em /api/predict, documentação em /docs."""
+    from workshop import service
+    from workshop.service_process import probe_host
+    from workshop.stack import port_in_use
+
+    settings = get_settings()
+    host = host or settings.service_host
+    port = port or settings.service_port
+    if port_in_use(probe_host(host), port):
+        raise StackError(
+            f"A porta {port} já está em uso: talvez o serviço já esteja rodando "
+            f"(abra http://{probe_host(host)}:{port}) — ou use outra porta com --port."
+        )
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    typer.echo(
+        f"Serviço do modelo em http://{shown}:{port}  (documentação em /docs; Ctrl+C para parar)"
+    )
+    service.run(host, port, app=service.create_app(settings))
