@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -87,7 +88,7 @@ def test_psi_grows_with_the_shift() -> None:
     other = np.array([0.4, 0.3, 0.2, 0.05, 0.05])
     values = [monitoring.psi(base, (1 - w) * base + w * other) for w in (0, 0.25, 0.5, 1.0)]
     assert values[0] == pytest.approx(0.0)
-    assert all(a < b for a, b in zip(values, values[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(values))
 
 
 # --------------------------------------------------------------------------- KS
