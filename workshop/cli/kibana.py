@@ -1,0 +1,69 @@
+"""``workshop kibana setup`` and ``workshop kibana link``."""
+
+from __future__ import annotations
+
+import typer
+
+from workshop import kibana
+from workshop.cli._app import JSON_OPTION, app, print_json
+
+group = typer.Typer(help="Kibana: provisionamento e links para o Discover.", no_args_is_help=True)
+app.add_typer(group, name="kibana")
+
+URL_OPTION = typer.Option(
+    None, "--url", help="Endereço do Kibana (padrão: WORKSHOP_KIBANA_URL, http://localhost:5601)."
+)
+
+
+@group.command("setup")
+def setup(
+    url: str | None = URL_OPTION,
+    timeout: float = typer.Option(
+        180.0, "--timeout", min=1, help="Quantos segundos esperar o Kibana ficar disponível."
+    ),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Importa o data view model-*, a busca salva e o dashboard do workshop no Kibana."""
+    result = kibana.setup(url, wait_timeout=timeout, progress=not json_out)
+    if json_out:
+        print_json(result.as_dict())
+    else:
+        if result.version:
+            typer.echo(f"Kibana {result.version} disponível em {result.kibana_url}.")
+        typer.echo(result.summary())
+    raise typer.Exit(0 if result.success else 1)
+
+
+@group.command("link")
+def link(
+    prediction_id: str | None = typer.Option(
+        None, "--prediction-id", help="Abre o Discover exatamente no evento desta predição."
+    ),
+    url: str | None = URL_OPTION,
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Mostra um link do Discover (data view model-*, colunas do workshop)."""
+    note = ""
+    if prediction_id is None:
+        target = kibana.discover_url(kibana_url=url)
+    else:
+        timestamp = None
+        try:
+            event = kibana.find_event(prediction_id)
+        except Exception:  # Elasticsearch down: the link still works, with a wider time range
+            event = None
+            note = "Elasticsearch indisponível: usei os últimos 7 dias como intervalo de tempo."
+        if event is not None:
+            timestamp = kibana.event_timestamp(event)
+        elif not note:
+            note = (
+                f"A predição {prediction_id} ainda não está no Elasticsearch: usei os últimos "
+                "7 dias como intervalo de tempo."
+            )
+        target = kibana.prediction_url(prediction_id, timestamp=timestamp, kibana_url=url)
+    if json_out:
+        print_json({"url": target, "prediction_id": prediction_id, "note": note or None})
+        return
+    if note:
+        typer.secho(note, fg=typer.colors.YELLOW, err=True)
+    typer.echo(target)

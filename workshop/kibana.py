@@ -1,0 +1,390 @@
+"""Kibana: provisioning (saved-objects import) and Discover deep links.
+
+Everything here talks to Kibana 8.19's public HTTP APIs; Kibana itself only runs in the Docker
+stack (there is none in the embedded stack, so callers check :func:`kibana_status` first).
+
+Sources for the shapes relied on (Kibana 8.19):
+
+* ``GET /api/status`` — v8 format ``{"name", "version": {"number"}, "status": {"overall":
+  {"level"}}}`` with ``level`` one of ``available | degraded | unavailable | critical``
+  (elastic.co/docs/api/doc/kibana, operation get-status). While Kibana starts it answers HTTP 503
+  with the same JSON body (elastic/elastic-package#1579), so the body is read whatever the status.
+* ``POST /api/saved_objects/_import?overwrite=true`` — multipart/form-data with the NDJSON in the
+  field ``file``, header ``kbn-xsrf`` required; 200 answers ``{"success", "successCount",
+  "successResults": [{"type", "id", "meta": {"title", "icon"}, ...}], "errors": [{"type", "id",
+  "meta"/"title", "error": {"type"}}]}`` (elastic.co/guide/en/kibana/8.x/saved-objects-api-import
+  and elastic.co/docs/api/doc/kibana/v8/operation/operation-importsavedobjectsdefault).
+* Discover URL state (``src/platform/plugins/shared/discover/common/app_locator_get_location.ts``):
+  ``/app/discover#/?_g=(time:(from:…,to:…))&_a=(columns:!(…),dataSource:(dataViewId:'…',
+  type:dataView),query:(language:kuery,query:'…'),sort:!(!('@timestamp',desc)))``; ``dataSource``
+  replaced ``index`` in 8.15 (elastic/kibana#182321). Values are Rison, URL-encoded like Kibana's
+  ``encodeUriQuery`` (``encodeURIComponent`` keeping ``@ : $ , ;``, spaces as ``%20``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import httpx
+import rison
+from elasticsearch import Elasticsearch
+from tqdm.auto import tqdm
+
+from workshop.config import get_settings, project_root
+from workshop.errors import InvalidInputError, StackError
+from workshop.stack import connect
+
+SAVED_OBJECTS_PATH = project_root() / "infra" / "kibana" / "saved_objects.ndjson"
+# Fixed ids of the objects in SAVED_OBJECTS_PATH (the deep links point at the data view).
+DATA_VIEW_ID = "workshop-model-events"
+SAVED_SEARCH_ID = "workshop-predicoes-do-modelo"
+DASHBOARD_ID = "workshop-monitoramento-do-modelo"
+# The columns the exercise adds in Discover (after the @timestamp column Discover always shows).
+DISCOVER_COLUMNS = ["product", "date", "prediction", "model_version", "channel", "latency_ms"]
+KIBANA_START_HINT = (
+    "Inicie o stack com Docker (`docker compose up -d`; o Kibana leva 1–2 minutos para subir) e "
+    "confira com `workshop doctor`. No modo sem Docker (motor embutido) não há Kibana."
+)
+TYPE_LABELS = {
+    "index-pattern": "data view",
+    "search": "busca salva",
+    "visualization": "visualização",
+    "dashboard": "dashboard",
+}
+_PREDICTION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class KibanaError(StackError):
+    """Kibana is not reachable/available, or refused a request (pt-BR message)."""
+
+
+# --------------------------------------------------------------------------- status / wait
+
+
+@dataclass(frozen=True)
+class KibanaStatus:
+    url: str
+    reachable: bool
+    level: str | None = None
+    version: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.level == "available"
+
+    @property
+    def message(self) -> str:
+        if self.available:
+            return f"Kibana {self.version or '?'} disponível em {self.url}."
+        if self.reachable:
+            return (
+                f"O Kibana responde em {self.url}, mas ainda não está pronto "
+                f"(status: {self.level or 'desconhecido'})."
+            )
+        return f"O Kibana não respondeu em {self.url}."
+
+
+def _base(url: str | None) -> str:
+    return (url or get_settings().kibana_url).rstrip("/")
+
+
+def kibana_status(url: str | None = None, timeout: float = 2.0) -> KibanaStatus:
+    """One probe of ``GET /api/status``; never raises."""
+    base = _base(url)
+    try:
+        resp = httpx.get(f"{base}/api/status", timeout=timeout)
+        body = resp.json()
+    except (httpx.HTTPError, ValueError):
+        return KibanaStatus(base, reachable=False)
+    if not isinstance(body, dict):
+        return KibanaStatus(base, reachable=True, level="unknown")
+    overall = body.get("status", {}).get("overall", {})
+    level = overall.get("level") or overall.get("state")  # "state" is the pre-8 (v7) format
+    version = body.get("version", {}).get("number")
+    return KibanaStatus(base, reachable=True, level=level, version=version)
+
+
+def wait_for_kibana(
+    url: str | None = None,
+    *,
+    timeout: float = 180.0,
+    interval: float = 2.0,
+    progress: bool = True,
+) -> KibanaStatus:
+    """Poll ``/api/status`` until Kibana says ``available``; pt-BR :class:`KibanaError` if never."""
+    base = _base(url)
+    deadline = time.monotonic() + timeout
+    status = kibana_status(base)
+    with tqdm(
+        total=round(timeout),
+        desc="Aguardando o Kibana",
+        unit="s",
+        disable=not progress or status.available,
+        leave=False,
+    ) as bar:
+        started = time.monotonic()
+        while not status.available:
+            if time.monotonic() >= deadline:
+                raise KibanaError(
+                    f"{status.message} Esperei {timeout:.0f} s e ele não ficou disponível. "
+                    + KIBANA_START_HINT
+                )
+            time.sleep(interval)
+            status = kibana_status(base)
+            bar.n = min(round(time.monotonic() - started), bar.total)
+            bar.set_postfix_str(status.level or "sem resposta")
+    return status
+
+
+# --------------------------------------------------------------------------- saved objects
+
+
+def load_saved_objects(path: Path | None = None) -> list[dict[str, Any]]:
+    """The saved objects of an NDJSON export file, one per non-empty line."""
+    path = path or SAVED_OBJECTS_PATH
+    objects: list[dict[str, Any]] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            raise KibanaError(f"{path}, linha {number}: JSON inválido ({exc}).") from None
+        if not isinstance(obj, dict) or not {"type", "id", "attributes"} <= obj.keys():
+            raise KibanaError(f"{path}, linha {number}: não é um objeto salvo do Kibana.")
+        objects.append(obj)
+    return objects
+
+
+@dataclass
+class ImportResult:
+    """What Kibana answered to the import (its documented response, in snake_case)."""
+
+    kibana_url: str
+    success: bool
+    success_count: int
+    objects: list[dict[str, str]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    version: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["dashboard_url"] = dashboard_url(self.kibana_url)
+        data["discover_url"] = discover_url(kibana_url=self.kibana_url)
+        return data
+
+    def summary(self) -> str:
+        """A pt-BR report of what was created (and what failed)."""
+        lines = [f"Importados {self.success_count} objetos no Kibana ({self.kibana_url}):"]
+        for obj in self.objects:
+            label = TYPE_LABELS.get(obj["type"], obj["type"])
+            lines.append(f"  • {label:<13} {obj['title']}  (id {obj['id']})")
+        for err in self.errors:
+            title = err.get("title") or err.get("meta", {}).get("title") or err.get("id")
+            kind = err.get("error", {}).get("type", "erro")
+            lines.append(f"  ✗ {err.get('type')} {title}: {kind}")
+        if self.success:
+            lines += [
+                f"Dashboard: {dashboard_url(self.kibana_url)}",
+                f"Discover:  {discover_url(kibana_url=self.kibana_url)}",
+            ]
+        return "\n".join(lines)
+
+
+def import_saved_objects(
+    url: str | None = None,
+    path: Path | None = None,
+    *,
+    overwrite: bool = True,
+    timeout: float = 30.0,
+) -> ImportResult:
+    """``POST /api/saved_objects/_import`` with the NDJSON file (multipart field ``file``)."""
+    base = _base(url)
+    path = path or SAVED_OBJECTS_PATH
+    load_saved_objects(path)  # fail early, in pt-BR, on a broken file
+    try:
+        resp = httpx.post(
+            f"{base}/api/saved_objects/_import",
+            params={"overwrite": "true" if overwrite else "false"},
+            headers={"kbn-xsrf": "true"},
+            files={"file": (path.name, path.read_bytes(), "application/ndjson")},
+            timeout=timeout,
+        )
+    except httpx.HTTPError as exc:
+        raise KibanaError(
+            f"Não consegui enviar os objetos ao Kibana em {base} ({exc}). " + KIBANA_START_HINT
+        ) from exc
+    try:
+        body = resp.json()
+    except ValueError:
+        body = {}
+    if resp.status_code != 200 or not isinstance(body, dict) or "success" not in body:
+        message = body.get("message") if isinstance(body, dict) else None
+        raise KibanaError(
+            f"O Kibana recusou a importação (HTTP {resp.status_code}): "
+            f"{message or resp.text[:300] or 'sem detalhes'}"
+        )
+    objects = [
+        {
+            "type": str(item.get("type")),
+            "id": str(item.get("destinationId") or item.get("id")),
+            "title": str(item.get("meta", {}).get("title") or item.get("id")),
+        }
+        for item in body.get("successResults", [])
+    ]
+    return ImportResult(
+        kibana_url=base,
+        success=bool(body["success"]),
+        success_count=int(body.get("successCount", len(objects))),
+        objects=objects,
+        errors=list(body.get("errors", [])),
+    )
+
+
+def setup(
+    url: str | None = None,
+    *,
+    path: Path | None = None,
+    wait_timeout: float = 180.0,
+    interval: float = 2.0,
+    progress: bool = True,
+) -> ImportResult:
+    """Wait for Kibana, then import the workshop's data view, saved search and dashboard."""
+    status = wait_for_kibana(url, timeout=wait_timeout, interval=interval, progress=progress)
+    result = import_saved_objects(status.url, path)
+    result.version = status.version
+    return result
+
+
+# --------------------------------------------------------------------------- deep links
+
+
+def _encode(value: Any) -> str:
+    # Kibana's encodeUriQuery: encodeURIComponent, then "@ : $ , ;" back; spaces stay %20.
+    return quote(rison.dumps(value), safe="!*'()@:$,;")
+
+
+def _iso(ts: datetime) -> str:
+    ts = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def discover_url(
+    *,
+    kibana_url: str | None = None,
+    query: str = "",
+    time_from: str | datetime = "now-15m",
+    time_to: str | datetime = "now",
+    columns: list[str] | None = None,
+    data_view_id: str = DATA_VIEW_ID,
+) -> str:
+    """A Discover URL on the data view, time range, KQL query and columns given."""
+    g = {
+        "time": {
+            "from": _iso(time_from) if isinstance(time_from, datetime) else time_from,
+            "to": _iso(time_to) if isinstance(time_to, datetime) else time_to,
+        }
+    }
+    a = {
+        "columns": list(DISCOVER_COLUMNS if columns is None else columns),
+        "dataSource": {"dataViewId": data_view_id, "type": "dataView"},
+        "query": {"language": "kuery", "query": query},
+        "sort": [["@timestamp", "desc"]],
+    }
+    return f"{_base(kibana_url)}/app/discover#/?_g={_encode(g)}&_a={_encode(a)}"
+
+
+def prediction_url(
+    prediction_id: str,
+    *,
+    timestamp: datetime | None = None,
+    kibana_url: str | None = None,
+    margin: timedelta = timedelta(minutes=15),
+) -> str:
+    """Discover opened on one event: KQL ``prediction_id:"…"``, time range around it."""
+    if not _PREDICTION_ID.match(prediction_id or ""):
+        raise InvalidInputError(
+            f"Identificador de predição inválido: {prediction_id!r} (use o prediction_id que o "
+            "serviço devolveu, por exemplo 3f2b9c1e-…)."
+        )
+    if timestamp is None:
+        time_from: str | datetime = "now-7d"
+        time_to: str | datetime = "now"
+    else:
+        time_from, time_to = timestamp - margin, timestamp + margin
+    return discover_url(
+        kibana_url=kibana_url,
+        query=f'prediction_id:"{prediction_id}"',
+        time_from=time_from,
+        time_to=time_to,
+    )
+
+
+def dashboard_url(kibana_url: str | None = None) -> str:
+    return f"{_base(kibana_url)}/app/dashboards#/view/{DASHBOARD_ID}"
+
+
+def parse_discover_url(url: str) -> dict[str, Any]:
+    """Decode a Discover URL back into ``{"path", "_g", "_a"}`` (the Rison states as dicts)."""
+    parts = urlsplit(url)
+    fragment_path, _, fragment_query = parts.fragment.partition("?")
+    # Kibana parses the hash query like a query string; keep "+" literal as encodeUriQuery does.
+    raw = parse_qs(fragment_query.replace("+", "%2B"), keep_blank_values=True)
+    states: dict[str, Any] = {"path": parts.path, "route": fragment_path}
+    for key in ("_g", "_a"):
+        if key in raw:
+            states[key] = rison.loads(raw[key][0])
+    return states
+
+
+# --------------------------------------------------------------------------- events (for links)
+
+
+def find_event(prediction_id: str, es: Elasticsearch | None = None) -> dict[str, Any] | None:
+    """The logged event (``_source``) of one prediction, or ``None`` when it is not indexed."""
+    settings = get_settings()
+    es = es or connect(settings)
+    resp: Any = es.search(
+        index=settings.index_pattern,
+        query={"term": {"prediction_id": prediction_id}},
+        size=1,
+        ignore_unavailable=True,
+        allow_no_indices=True,
+    )
+    hits = resp["hits"]["hits"]
+    return hits[0]["_source"] if hits else None
+
+
+def wait_for_event(
+    prediction_id: str, es: Elasticsearch | None = None, timeout: float = 30.0
+) -> dict[str, Any]:
+    """Wait until one prediction's event is searchable (refreshing ``model-*``); pt-BR error."""
+    settings = get_settings()
+    es = es or connect(settings)
+    deadline = time.monotonic() + timeout
+    while True:
+        es.indices.refresh(index=settings.index_pattern, ignore_unavailable=True)
+        event = find_event(prediction_id, es)
+        if event is not None:
+            return event
+        if time.monotonic() >= deadline:
+            raise StackError(
+                f"O evento da predição {prediction_id} não apareceu em {settings.index_pattern} "
+                f"em {timeout:.0f} s. Veja se o serviço registra eventos (GET /health, campo "
+                "events) e rode `workshop doctor`."
+            )
+        time.sleep(0.5)
+
+
+def event_timestamp(event: dict[str, Any]) -> datetime:
+    """The ``@timestamp`` of an event document as an aware datetime."""
+    value = str(event["@timestamp"]).replace("Z", "+00:00")
+    ts = datetime.fromisoformat(value)
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
