@@ -50,11 +50,24 @@ class Settings(BaseSettings):
     # "auto" probes the server; "embedded" / "elasticsearch" force the client flavour.
     es_engine: str = Field(default="auto", pattern="^(auto|embedded|elasticsearch)$")
     jupyter_url: str = "http://localhost:8888"
+    # Kibana as the participant's browser reaches it (Discover links); empty = kibana_url. In the
+    # Docker stack the notebooks reach http://kibana:5601 but the browser http://localhost:5601.
+    kibana_public_url: str = ""
 
     @field_validator("es_url", "kibana_url", "service_url", "jupyter_url")
     @classmethod
     def _urls(cls, value: str) -> str:
         return _check_http_url(value)
+
+    @field_validator("kibana_public_url")
+    @classmethod
+    def _optional_url(cls, value: str) -> str:
+        return _check_http_url(value) if value else ""
+
+    @property
+    def kibana_browser_url(self) -> str:
+        """Where links for the participant's browser point (WORKSHOP_KIBANA_PUBLIC_URL)."""
+        return self.kibana_public_url or self.kibana_url
 
     # Paths derived from WORKSHOP_HOME, so every module agrees on the layout.
     @property

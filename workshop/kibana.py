@@ -92,7 +92,13 @@ class KibanaStatus:
 
 
 def _base(url: str | None) -> str:
+    """Kibana as this process reaches it (API calls): ``url`` or WORKSHOP_KIBANA_URL."""
     return (url or get_settings().kibana_url).rstrip("/")
+
+
+def _public(url: str | None) -> str:
+    """Kibana as the browser reaches it (links): ``url`` or WORKSHOP_KIBANA_PUBLIC_URL."""
+    return (url or get_settings().kibana_browser_url).rstrip("/")
 
 
 def kibana_status(url: str | None = None, timeout: float = 2.0) -> KibanaStatus:
@@ -173,11 +179,12 @@ class ImportResult:
     objects: list[dict[str, str]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     version: str | None = None
+    public_url: str = ""  # where the browser reaches Kibana (links); empty = kibana_url
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["dashboard_url"] = dashboard_url(self.kibana_url)
-        data["discover_url"] = discover_url(kibana_url=self.kibana_url)
+        data["dashboard_url"] = dashboard_url(self.public_url or self.kibana_url)
+        data["discover_url"] = discover_url(kibana_url=self.public_url or self.kibana_url)
         return data
 
     def summary(self) -> str:
@@ -191,9 +198,10 @@ class ImportResult:
             kind = err.get("error", {}).get("type", "erro")
             lines.append(f"  ✗ {err.get('type')} {title}: {kind}")
         if self.success:
+            public = self.public_url or self.kibana_url
             lines += [
-                f"Dashboard: {dashboard_url(self.kibana_url)}",
-                f"Discover:  {discover_url(kibana_url=self.kibana_url)}",
+                f"Dashboard: {dashboard_url(public)}",
+                f"Discover:  {discover_url(kibana_url=public)}",
             ]
         return "\n".join(lines)
 
@@ -245,6 +253,7 @@ def import_saved_objects(
         success_count=int(body.get("successCount", len(objects))),
         objects=objects,
         errors=list(body.get("errors", [])),
+        public_url=_public(url),
     )
 
 
@@ -258,7 +267,7 @@ def setup(
 ) -> ImportResult:
     """Wait for Kibana, then import the workshop's data view, saved search and dashboard."""
     status = wait_for_kibana(url, timeout=wait_timeout, interval=interval, progress=progress)
-    result = import_saved_objects(status.url, path)
+    result = import_saved_objects(url, path)
     result.version = status.version
     return result
 
@@ -285,7 +294,11 @@ def discover_url(
     columns: list[str] | None = None,
     data_view_id: str = DATA_VIEW_ID,
 ) -> str:
-    """A Discover URL on the data view, time range, KQL query and columns given."""
+    """A Discover URL on the data view, time range, KQL query and columns given.
+
+    ``kibana_url`` defaults to WORKSHOP_KIBANA_PUBLIC_URL (else WORKSHOP_KIBANA_URL): the address
+    the participant's browser uses, which differs from the notebook's inside Docker.
+    """
     g = {
         "time": {
             "from": _iso(time_from) if isinstance(time_from, datetime) else time_from,
@@ -298,7 +311,7 @@ def discover_url(
         "query": {"language": "kuery", "query": query},
         "sort": [["@timestamp", "desc"]],
     }
-    return f"{_base(kibana_url)}/app/discover#/?_g={_encode(g)}&_a={_encode(a)}"
+    return f"{_public(kibana_url)}/app/discover#/?_g={_encode(g)}&_a={_encode(a)}"
 
 
 def prediction_url(
@@ -328,7 +341,7 @@ def prediction_url(
 
 
 def dashboard_url(kibana_url: str | None = None) -> str:
-    return f"{_base(kibana_url)}/app/dashboards#/view/{DASHBOARD_ID}"
+    return f"{_public(kibana_url)}/app/dashboards#/view/{DASHBOARD_ID}"
 
 
 def parse_discover_url(url: str) -> dict[str, Any]:

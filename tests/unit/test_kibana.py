@@ -351,3 +351,17 @@ def test_cli_link_without_the_event_widens_the_time_range(monkeypatch: pytest.Mo
     assert "Elasticsearch indisponível" in result.stderr
     url = result.stdout.strip().splitlines()[-1]
     assert kibana.parse_discover_url(url)["_g"]["time"]["from"] == "now-7d"
+
+
+def test_links_use_the_browser_address_and_the_api_the_internal_one(
+    fake_kibana: FakeKibana, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Docker: the notebook reaches Kibana at its service name, the browser at localhost.
+    monkeypatch.setenv("WORKSHOP_KIBANA_URL", fake_kibana.url)
+    monkeypatch.setenv("WORKSHOP_KIBANA_PUBLIC_URL", "http://localhost:5601")
+    assert kibana.discover_url().startswith("http://localhost:5601/app/discover#/")
+    result = kibana.setup(progress=False)
+    assert result.kibana_url == fake_kibana.url and fake_kibana.requests
+    assert result.as_dict()["dashboard_url"].startswith("http://localhost:5601/app/dashboards#/")
+    monkeypatch.delenv("WORKSHOP_KIBANA_PUBLIC_URL")
+    assert kibana.discover_url().startswith(fake_kibana.url)
