@@ -1086,3 +1086,51 @@ def drift_report(
         )
         ks_result = ks_test(values["prediction"].to_numpy(), sample)
     return DriftReport(window, label, version, n, features, ks_result)
+
+
+# =========================================================================== the key figures
+
+
+def report(
+    start: TimeLike | TimeWindow = "1h",
+    end: TimeLike | None = None,
+    *,
+    version: str | None = None,
+    es: Elasticsearch | None = None,
+    top: int = 10,
+) -> dict[str, Any]:
+    """The key figures of a window as one JSON-ready dict (``workshop monitor report``).
+
+    Counts per channel, model version and product (top ``top``), latency percentiles and drift
+    against the training profile of ``version`` (production by default). Without a trained model
+    (or a card without a profile), ``drift`` is ``None`` and ``drift_error`` says why in pt-BR.
+    """
+    window, client, _ = _context(start, end, es)
+
+    def as_dict(frame: pd.DataFrame, field: str) -> dict[str, int]:
+        return {str(k): int(v) for k, v in zip(frame[field], frame[COUNT], strict=True)}
+
+    total = count_events(window, es=client)
+    products = counts_by_product(window, es=client, size=top)
+    products = products[products["product"] != "(outros)"]
+    drift: dict[str, Any] | None = None
+    drift_error: str | None = None
+    if total:
+        try:
+            drift = drift_report(window, reference=version, es=client).to_dict()
+        except ModelNotFoundError as exc:
+            drift_error = str(exc)
+    else:
+        drift_error = "Nenhum evento na janela."
+    return {
+        "window": window.to_dict(),
+        "total": total,
+        "by_channel": as_dict(counts_by_channel(window, es=client), "channel"),
+        "by_model_version": as_dict(counts_by_model_version(window, es=client), "model_version"),
+        "top_products": as_dict(products, "product"),
+        "latency_ms": {
+            k: v for k, v in latency(window, es=client).to_dict().items() if k != "window"
+        },
+        "drift": drift,
+        "drift_error": drift_error,
+    }
