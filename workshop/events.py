@@ -880,10 +880,18 @@ class EventLogger:
         self._spooler.start()
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, **kwargs: Any) -> EventLogger:
-        """A logger for ``WORKSHOP_EVENT_TRANSPORT`` spooling to ``$WORKSHOP_HOME/spool``."""
+    def from_settings(
+        cls,
+        settings: Settings | None = None,
+        *,
+        transport: str | None = None,
+        spool_dir: Path | None = None,
+        **kwargs: Any,
+    ) -> EventLogger:
+        """A logger for ``WORKSHOP_EVENT_TRANSPORT`` (or ``transport``) spooling to
+        ``$WORKSHOP_HOME/spool`` (or ``spool_dir``); other keywords go to the constructor."""
         settings = settings or get_settings()
-        return cls(make_transport(settings), settings.spool_dir, **kwargs)
+        return cls(make_transport(settings, transport), spool_dir or settings.spool_dir, **kwargs)
 
     # ---------------------------------------------------------------- caller side
     def emit(self, event: PredictionEvent | Mapping[str, Any]) -> None:
