@@ -1,0 +1,163 @@
+"""``workshop events count|tail|replay`` and ``workshop simulate``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from workshop import events as ev
+from workshop.cli._app import JSON_OPTION, app, print_json
+from workshop.config import get_settings
+from workshop.errors import InvalidInputError, StackError
+
+events_app = typer.Typer(
+    help="Eventos de predição (model-*) e o spool local.", no_args_is_help=True
+)
+app.add_typer(events_app, name="events")
+
+
+def _by_channel(es: Any, index: str) -> dict[str, int]:
+    try:
+        resp = es.search(
+            index=index,
+            size=0,
+            aggs={"canais": {"terms": {"field": "channel", "size": 20}}},
+            ignore_unavailable=True,
+            allow_no_indices=True,
+        )
+    except Exception as exc:
+        raise StackError(f"Não consegui consultar {index} ({exc}).") from exc
+    buckets = resp.get("aggregations", {}).get("canais", {}).get("buckets", [])
+    return {b["key"]: int(b["doc_count"]) for b in buckets}
+
+
+@events_app.command("count")
+def count(json_out: bool = JSON_OPTION) -> None:
+    """Conta os eventos em model-* (total e por canal) e os pendentes no spool."""
+    from workshop import stack
+
+    settings = get_settings()
+    es = stack.connect(settings)
+    total = ev.count_events(es, settings=settings)
+    result = {
+        "index_pattern": settings.index_pattern,
+        "count": total,
+        "by_channel": _by_channel(es, settings.index_pattern) if total else {},
+        **ev.spool_status(settings),
+    }
+    if json_out:
+        print_json(result)
+        return
+    typer.echo(f"Eventos em {settings.index_pattern}: {total}")
+    if result["by_channel"]:
+        channels = ", ".join(f"{k} {v}" for k, v in result["by_channel"].items())
+        typer.echo(f"  por canal: {channels}")
+    typer.echo(
+        f"Spool: {result['spool_size']} eventos pendentes, {result['rejected']} recusados "
+        f"({result['spool_dir']})"
+    )
+
+
+@events_app.command("tail")
+def tail(
+    n: int = typer.Option(10, "--n", "-n", min=1, max=1000, help="Quantos eventos mostrar."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Mostra os eventos mais recentes (como o Discover do Kibana)."""
+    from workshop.monitoring import latest_events
+
+    frame = latest_events(n=n)
+    if json_out:
+        records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        print_json({"events": records})
+        return
+    if frame.empty:
+        typer.echo(
+            "Nenhum evento ainda: faça algumas predições (notebook 02 ou `workshop simulate`)."
+        )
+        return
+    typer.echo(frame.to_string(index=False))
+
+
+@events_app.command("replay")
+def replay(json_out: bool = JSON_OPTION) -> None:
+    """Reenvia os eventos guardados no spool pelo transporte configurado."""
+    settings = get_settings()
+    result = ev.replay(settings, progress=not json_out)
+    data = {"transport": str(settings.event_transport), **vars(result)}
+    if json_out:
+        print_json(data)
+    elif result.error:
+        typer.echo(
+            f"O transporte {settings.event_transport} continua indisponível ({result.error}). "
+            f"Reenviados: {result.replayed}; continuam no spool: {result.remaining}."
+        )
+    else:
+        typer.echo(
+            f"Reenviados {result.replayed} eventos por {settings.event_transport}; "
+            f"restam {result.remaining} no spool."
+            + (f" {result.failed} recusados (veja spool/rejected.jsonl)." if result.failed else "")
+        )
+    raise typer.Exit(1 if result.error else 0)
+
+
+def _parse_weights(values: list[str] | None) -> dict[str, float] | None:
+    weights: dict[str, float] = {}
+    for value in values or []:
+        family, sep, weight = value.rpartition("=")
+        if not sep or not family:
+            raise InvalidInputError(
+                f"Peso de família inválido: {value!r} (use FAMÍLIA=PESO, ex.: BEBIDAS=3)"
+            )
+        try:
+            weights[family.strip().upper()] = float(weight)
+        except ValueError:
+            raise InvalidInputError(f"Peso de família inválido: {value!r}") from None
+    return weights or None
+
+
+FAMILY_WEIGHT_OPTION = typer.Option(
+    None, "--family-weight", help="Peso de uma família, ex.: BEBIDAS=3 (repita a opção)."
+)
+
+
+@app.command()
+def simulate(
+    n: int = typer.Option(500, "--n", min=1, help="Quantas requisições enviar."),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, help="Requisições em paralelo."),
+    start: str | None = typer.Option(
+        None, "--start", help="Primeira data pedida (AAAA-MM-DD; padrão: hoje)."
+    ),
+    days: int = typer.Option(28, "--days", min=1, help="Quantos dias a partir de --start."),
+    url: str | None = typer.Option(
+        None, "--url", help="Endereço do serviço (padrão: WORKSHOP_SERVICE_URL)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Semente (tráfego reprodutível)."),
+    family_weight: list[str] | None = FAMILY_WEIGHT_OPTION,
+    promotion_rate: float | None = typer.Option(
+        None,
+        "--promotion-rate",
+        help="Fração das requisições em promoção (padrão: o calendário de promoções da loja).",
+    ),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Envia tráfego realista ao serviço do modelo (canal `simulator`)."""
+    from workshop.simulator import simulate as run
+
+    summary = run(
+        n=n,
+        concurrency=concurrency,
+        start=start,
+        days=days,
+        url=url,
+        seed=seed,
+        family_weights=_parse_weights(family_weight),
+        promotion_rate=promotion_rate,
+        progress=not json_out,
+    )
+    if json_out:
+        print_json(summary.as_dict())
+    else:
+        typer.echo(str(summary))
+    raise typer.Exit(0 if summary.errors == 0 else 1)
