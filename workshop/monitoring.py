@@ -467,7 +467,10 @@ def counts_by_model_version(
     return counts("model_version", start, end, **kwargs)
 
 
-_FIXED = re.compile(r"^\d+(ms|s|m|h|d)$")
+_FIXED = re.compile(r"^(\d+)(ms|s|m|h|d)$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+#: Upper bound on the buckets of one fixed-interval histogram (Elasticsearch refuses > 65,535).
+MAX_BUCKETS = 20_000
 _CALENDAR = {
     "minute", "1m", "hour", "1h", "day", "1d", "week", "1w",
     "month", "1M", "quarter", "1q", "year", "1y",
@@ -499,10 +502,18 @@ def counts_over_time(
         )
     histogram: dict[str, Any] = {"field": "@timestamp", "min_doc_count": 0, "time_zone": time_zone}
     if fixed_interval is not None:
-        if not _FIXED.match(fixed_interval):
+        match = _FIXED.match(fixed_interval)
+        if match is None:
             raise InvalidInputError(
                 f"fixed_interval inválido: {fixed_interval!r}. Use um número e uma unidade "
                 "ms, s, m, h ou d, como '30s', '5m' ou '1h'."
+            )
+        number, unit = match.groups()
+        buckets = time_window(start, end).seconds / (int(number) * _UNIT_SECONDS[unit] or math.nan)
+        if not buckets <= MAX_BUCKETS:
+            raise InvalidInputError(
+                f"fixed_interval {fixed_interval!r} é pequeno demais para esta janela: daria mais "
+                f"de {MAX_BUCKETS} intervalos. Use um intervalo maior."
             )
         histogram["fixed_interval"] = fixed_interval
     else:
@@ -775,7 +786,7 @@ class KSResult:
         if math.isnan(self.pvalue):
             return "sem dados"
         if self.pvalue < KS_ALPHA:
-            return f"distribuições diferentes (p < {KS_ALPHA:g})"
+            return f"distribuições diferentes (p < {KS_ALPHA:g})".replace(".", ",")
         return "sem evidência de diferença"
 
     def to_dict(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -57,19 +58,26 @@ def _done(fig: Figure) -> Figure:
 
 
 def events_over_time(frame: pd.DataFrame, *, title: str = "Eventos ao longo do tempo") -> Figure:
-    """Line per column of :func:`workshop.monitoring.counts_over_time` (one, or one per value of
-    ``split_by``)."""
+    """Bars per time bucket of :func:`workshop.monitoring.counts_over_time`, stacked by the values
+    of ``split_by`` when there is more than one column."""
     fig, ax = plt.subplots(figsize=(9, 3.5))
+    x = frame.index.tz_localize(None) if getattr(frame.index, "tz", None) else frame.index
+    steps = np.diff(x.to_numpy()).astype("timedelta64[ms]").astype(float) / 86_400_000
+    width = 0.9 * (float(np.median(steps)) if len(steps) else 1 / 24)
+    bottom = np.zeros(len(frame))
     for column in frame.columns:
-        ax.plot(frame.index, frame[column], marker="o", markersize=3, label=str(column))
+        values = frame[column].to_numpy(dtype=float)
+        ax.bar(x, values, width=width, bottom=bottom, align="edge", label=str(column))
+        bottom += values
     if len(frame.columns) > 1:
         ax.legend(title=_label(frame.columns.name), fontsize="small")
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_title(title)
     ax.set_xlabel("Horário (UTC)")
     ax.set_ylabel("Eventos por intervalo")
-    ax.set_ylim(bottom=0)
-    ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
+    ax.grid(axis="y", alpha=0.3)
     return _done(fig)
 
 
@@ -197,8 +205,9 @@ def drift_shares(report: DriftReport, feature: str, *, title: str | None = None)
     fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(shares) + 2), 3.8))
     ax.bar(x - 0.2, shares["treino"], width=0.4, label="treino", color="#90a4ae")
     ax.bar(x + 0.2, shares["janela"], width=0.4, label="janela", color="#1565c0")
-    ax.set_xticks(x, [str(i) for i in shares.index], rotation=45 if len(shares) > 7 else 0,
-                  ha="right" if len(shares) > 7 else "center")  # fmt: skip
+    names = [str(i) for i in shares.index]
+    crowded = len(names) * max(len(n) for n in names) > 60  # labels would overlap
+    ax.set_xticks(x, names, rotation=35 if crowded else 0, ha="right" if crowded else "center")
     item = report.features[feature]
     ax.set_title(title or f"{item.label}: treino × janela (PSI {_pt(item.psi)}, {item.reading})")
     ax.set_xlabel(item.label)

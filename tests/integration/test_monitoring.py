@@ -241,6 +241,10 @@ def test_counts_over_time_needs_exactly_one_valid_interval(es) -> None:
         monitoring.counts_over_time(START, END, es=es)
     with pytest.raises(InvalidInputError, match="fixed_interval inválido"):
         monitoring.counts_over_time(START, END, fixed_interval="1 hora", es=es)
+    with pytest.raises(InvalidInputError, match="pequeno demais para esta janela"):
+        monitoring.counts_over_time(START, END, fixed_interval="1s", es=es)
+    with pytest.raises(InvalidInputError, match="pequeno demais"):
+        monitoring.counts_over_time(START, END, fixed_interval="0m", es=es)
     with pytest.raises(InvalidInputError, match="calendar_interval inválido"):
         monitoring.counts_over_time(START, END, calendar_interval="7d", es=es)
 

@@ -26,6 +26,12 @@ def _num(value: float | None, digits: int = 2) -> str:
     return text.replace(",", "_").replace(".", ",").replace("_", ".")
 
 
+def _pvalue(value: float | None) -> str:
+    if value is not None and 0 < value < 0.001:
+        return f"{value:.1e}".replace(".", ",")
+    return _num(value, 3)
+
+
 def _counts_line(counts: dict[str, int], total: int) -> str:
     if not counts:
         return "—"
@@ -71,7 +77,7 @@ def format_report(data: dict[str, Any]) -> str:
     if ks is not None:
         lines.append(
             f"KS das predições (janela × amostra do treino): D = {_num(ks['statistic'], 3)}"
-            f" · p = {_num(ks['pvalue'], 4)} → {ks['reading']}"
+            f" · p = {_pvalue(ks['pvalue'])} → {ks['reading']}"
         )
     lines.append(f"Leitura geral: {drift['worst']}")
     return "\n".join(lines)

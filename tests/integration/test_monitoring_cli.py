@@ -1,0 +1,83 @@
+"""``workshop monitor report``: pt-BR text, one JSON line with --json, pt-BR errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from elasticsearch import helpers
+
+from tests.integration.test_monitoring import make_events, to_actions
+
+START = datetime(2035, 2, 1, tzinfo=UTC)
+END = START + timedelta(hours=2)
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workshop", "monitor", "report", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def cli_events(es):
+    es.indices.delete(index="model-2035.*", ignore_unavailable=True)
+    frame = make_events(400, START, END, seed=11, prefix="cli")
+    helpers.bulk(es, to_actions(frame), refresh=True)
+    yield frame
+    es.indices.delete(index="model-2035.*", ignore_unavailable=True)
+
+
+def test_report_json_without_a_model(stack_env, cli_events, tmp_path: Path) -> None:
+    env = {**stack_env, "WORKSHOP_HOME": str(tmp_path)}  # an empty registry
+    proc = run_cli("--since", START.isoformat(), "--until", END.isoformat(), "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert data["total"] == len(cli_events)
+    assert data["by_channel"] == cli_events["channel"].value_counts().to_dict()
+    assert data["by_model_version"] == cli_events["model_version"].value_counts().to_dict()
+    top = cli_events["product"].value_counts()
+    assert data["top_products"] == top.to_dict()
+    assert data["latency_ms"]["count"] == len(cli_events)
+    assert (
+        data["latency_ms"]["p50_ms"] <= data["latency_ms"]["p95_ms"] <= data["latency_ms"]["p99_ms"]
+    )
+    assert data["drift"] is None
+    assert "Nenhum modelo treinado" in data["drift_error"]
+
+
+def test_report_text_is_pt_br(stack_env, cli_events, tmp_path: Path) -> None:
+    env = {**stack_env, "WORKSHOP_HOME": str(tmp_path)}
+    proc = run_cli("--since", START.isoformat(), "--until", END.isoformat(), env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert f"Eventos: {len(cli_events)}" in out
+    assert "Por canal:" in out and "Por versão do modelo:" in out
+    assert "Latência do modelo (ms): p50 " in out
+    assert "Drift: não calculado — Nenhum modelo treinado" in out
+
+
+def test_report_bad_since_is_a_pt_br_error(stack_env) -> None:
+    proc = run_cli("--since", "ontem", env=stack_env)
+    assert proc.returncode == 1
+    assert "Janela de tempo inválida" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_report_unreachable_elasticsearch_is_a_pt_br_error(stack_env) -> None:
+    from tests.conftest import free_port
+
+    env = {**stack_env, "WORKSHOP_ES_URL": f"http://127.0.0.1:{free_port()}"}
+    proc = run_cli("--since", "5m", env=env)
+    assert proc.returncode == 1
+    assert "Não consegui consultar o Elasticsearch" in proc.stderr
+    assert "workshop doctor" in proc.stderr
