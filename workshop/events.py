@@ -260,9 +260,9 @@ class Transport(Protocol):
 def _describe(exc: BaseException) -> str:
     """``Type: message`` plus the underlying cause the client wraps (e.g. connection refused)."""
     text = f"{type(exc).__name__}: {exc}"
-    causes = getattr(exc, "errors", None)
-    if causes:
-        text += f" ({causes[0]})"
+    cause = getattr(exc, "message", None) or exc.__cause__
+    if cause and str(cause) not in text:
+        text += f" ({cause})"
     return text
 
 
