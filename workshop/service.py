@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from string import Template
 from typing import Annotated, Any
 
@@ -35,26 +34,28 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workshop.config import Settings, get_settings
-from workshop.dataset import CATALOGUE, Product, product_by_item, product_by_name
+from workshop.dataset import (
+    CATALOGUE,
+    Product,
+    parse_date,
+    product_by_item,
+    product_by_name,
+)
 from workshop.errors import InvalidInputError, ModelNotFoundError, WorkshopError
+from workshop.modeling.registry import NO_MODEL_MESSAGE
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 16 * 1024
-MIN_DATE = date(2000, 1, 1)
-MAX_DATE = date(2100, 12, 31)
 CHANNEL_HEADER = "X-Workshop-Channel"
 HTTP_CHANNELS = ("http", "simulator")  # what a client may ask for with the header
 POLL_INTERVAL_S = 1.0
-NO_MODEL_MESSAGE = "Nenhum modelo treinado — execute o notebook 01 ou `workshop train`"
 API_FIELDS = ("date", "item_nbr", "product", "onpromotion")
 
 ASGIApp = Callable[
     [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
     Awaitable[None],
 ]
-
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 # --------------------------------------------------------------------------- input validation
@@ -64,36 +65,6 @@ def _shown(value: object, limit: int = 40) -> str:
     """A user value echoed in a message, shortened (HTML escaping happens at render time)."""
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def parse_date(value: object) -> date:
-    """A ``datetime.date`` from a date or an ISO ``AAAA-MM-DD`` string, within 2000–2100."""
-    if isinstance(value, datetime):
-        day = value.date()
-    elif isinstance(value, date):
-        day = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if not text:
-            raise InvalidInputError("Informe a data no formato AAAA-MM-DD (ex.: 2026-01-15).")
-        if not _DATE_RE.fullmatch(text):
-            raise InvalidInputError(
-                f"Data inválida: “{_shown(text)}” — use o formato AAAA-MM-DD (ex.: 2026-01-15)."
-            )
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise InvalidInputError(
-                f"Data impossível: {text} — esse dia não existe no calendário."
-            ) from None
-    else:
-        raise InvalidInputError("A data deve ser um texto no formato AAAA-MM-DD.")
-    if not MIN_DATE <= day <= MAX_DATE:
-        raise InvalidInputError(
-            f"Data fora do intervalo aceito: {day.isoformat()} — escolha um dia entre "
-            f"{MIN_DATE.isoformat()} e {MAX_DATE.isoformat()}."
-        )
-    return day
 
 
 def resolve_product(item_nbr: str | None = None, product: str | None = None) -> Product:
@@ -164,10 +135,8 @@ class ModelHolder:
                 if self._registry is None:
                     self._registry = Registry(self.settings)
                 wanted = self._registry.production_version()
-                if wanted is None:
-                    self._predictor = None
-                    self.load_error = None
-                    return False
+                if wanted is None:  # say why: nothing trained, or nothing promoted
+                    Predictor.load(None, settings=self.settings)
                 if wanted == self.version:
                     return False
                 predictor = Predictor.load(wanted, settings=self.settings)
@@ -605,7 +574,9 @@ def _form_input(form: Any) -> tuple[dict[str, str], list[str]]:
 
 
 def _form_question(values: dict[str, str]) -> PredictionInput:
-    day = parse_date(values.get("date", ""))
+    if not values.get("date", "").strip():
+        raise InvalidInputError("Informe a data no formato AAAA-MM-DD.")
+    day = parse_date(values["date"])
     item = values.get("item_nbr") or None
     name = values.get("product") or None
     product = resolve_product(item, name)

@@ -14,15 +14,12 @@ from typing import Any
 import ipywidgets as widgets
 
 from workshop.config import Settings
-from workshop.dataset import CATALOGUE
+from workshop.dataset import CATALOGUE, MAX_DATE, MIN_DATE, parse_date
 from workshop.errors import InvalidInputError, WorkshopError
 from workshop.service import (
-    MAX_DATE,
-    MIN_DATE,
     PredictionInput,
     PredictionService,
     _number,
-    parse_date,
     resolve_product,
 )
 

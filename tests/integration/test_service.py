@@ -1,0 +1,407 @@
+"""The model service API (in-process, FastAPI's TestClient) against a trained model.
+
+Every endpoint; every class of bad input answered with a 4xx and a pt-BR message and logging
+nothing; exactly one event per successful prediction with the right channel; no model → 503.
+The real-server behaviour (uvicorn subprocess, events in the engine, hot pick-up of a promoted
+version) is in ``test_service_process.py``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from workshop import service
+from workshop.config import Settings, get_settings
+from workshop.dataset import CATALOGUE
+from workshop.events import EventLogger, PredictionEvent
+
+OK_BODY = {"date": "2026-01-15", "item_nbr": CATALOGUE[0].item_nbr, "onpromotion": False}
+JSON = {"content-type": "application/json"}
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+class SpyLogger:
+    """The real EventLogger, counting what the service emits."""
+
+    def __init__(self, inner: EventLogger) -> None:
+        self.inner = inner
+        self.events: list[PredictionEvent] = []
+
+    def emit(self, event: PredictionEvent) -> None:
+        self.events.append(event)
+        self.inner.emit(event)
+
+    def stats(self) -> dict[str, Any]:
+        return self.inner.stats()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        return self.inner.flush(timeout=timeout)
+
+
+_TRAINED_BASE: list[Path] = []
+
+
+def trained_home(tmp_path_factory: pytest.TempPathFactory, name: str) -> Settings:
+    """Settings with their own WORKSHOP_HOME holding one promoted model (v1).
+
+    The model is trained once per test session and its registry copied (training takes tens of
+    seconds; a copy milliseconds).
+    """
+    from workshop.modeling import train_and_register
+
+    if not _TRAINED_BASE:
+        base = tmp_path_factory.mktemp("trained-base")
+        result = train_and_register(settings=get_settings(home=base), promote=True, progress=False)
+        assert result.version == "v1"
+        _TRAINED_BASE.append(base)
+    home = tmp_path_factory.mktemp(name)
+    settings = get_settings(home=home)
+    shutil.copytree(get_settings(home=_TRAINED_BASE[0]).models_dir, settings.models_dir)
+    return settings
+
+
+def register_copy(settings: Settings, of: str = "v1", promote: bool = True) -> str:
+    """A new registry version holding the same fitted model (fast stand-in for a retrain)."""
+    from workshop.modeling import Registry
+
+    registry = Registry(settings)
+    version = registry.register(registry.load(of), registry.card(of))
+    if promote:
+        registry.promote(version)
+    return version
+
+
+@pytest.fixture(scope="module")
+def trained_settings(
+    stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    return trained_home(tmp_path_factory, "service-home")
+
+
+@pytest.fixture(scope="module")
+def spy(trained_settings: Settings) -> Iterator[SpyLogger]:
+    logger = EventLogger.from_settings(trained_settings)
+    yield SpyLogger(logger)
+    logger.close()
+
+
+@pytest.fixture(scope="module")
+def client(trained_settings: Settings, spy: SpyLogger) -> Iterator[TestClient]:
+    with TestClient(service.create_app(trained_settings, logger=spy)) as test_client:
+        yield test_client
+
+
+@pytest.fixture()
+def no_new_events(spy: SpyLogger) -> Iterator[None]:
+    before = len(spy.events)
+    yield
+    assert len(spy.events) == before, "a rejected request was logged as a prediction"
+
+
+# --------------------------------------------------------------------------- happy paths
+
+
+def test_predict_by_item_nbr_logs_one_http_event(client: TestClient, spy: SpyLogger) -> None:
+    before = len(spy.events)
+    resp = client.post("/api/predict", json=OK_BODY)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert set(body) == {
+        "prediction",
+        "model_version",
+        "prediction_id",
+        "latency_ms",
+        "date",
+        "item_nbr",
+        "product",
+        "family",
+        "onpromotion",
+    }
+    assert body["model_version"] == "v1"
+    assert body["prediction"] >= 0 and body["latency_ms"] > 0
+    assert UUID_RE.fullmatch(body["prediction_id"])
+    assert (body["date"], body["item_nbr"], body["product"], body["family"]) == (
+        "2026-01-15",
+        CATALOGUE[0].item_nbr,
+        CATALOGUE[0].product,
+        CATALOGUE[0].family,
+    )
+    assert len(spy.events) == before + 1
+    doc = spy.events[-1].to_document()
+    assert doc["prediction_id"] == body["prediction_id"]
+    assert doc["channel"] == "http"
+    assert doc["model_version"] == "v1"
+    assert doc["prediction"] == pytest.approx(body["prediction"])
+    assert doc["date"] == "2026-01-15" and doc["onpromotion"] is False
+
+
+def test_predict_by_product_name_and_both_agreeing(client: TestClient) -> None:
+    product = CATALOGUE[3]
+    by_name = client.post(
+        "/api/predict", json={"date": "2026-03-02", "product": product.product, "onpromotion": True}
+    )
+    both = client.post(
+        "/api/predict",
+        json={
+            "date": "2026-03-02",
+            "product": product.product,
+            "item_nbr": product.item_nbr,
+            "onpromotion": True,
+        },
+    )
+    assert by_name.status_code == both.status_code == 200
+    assert by_name.json()["item_nbr"] == product.item_nbr
+    # the same question gives the same answer, with a new prediction id
+    assert by_name.json()["prediction"] == pytest.approx(both.json()["prediction"])
+    assert by_name.json()["prediction_id"] != both.json()["prediction_id"]
+
+
+def test_simulator_channel_header(client: TestClient, spy: SpyLogger) -> None:
+    resp = client.post("/api/predict", json=OK_BODY, headers={"X-Workshop-Channel": "simulator"})
+    assert resp.status_code == 200
+    assert spy.events[-1].to_document()["channel"] == "simulator"
+    resp = client.post("/api/predict", json=OK_BODY, headers={"X-Workshop-Channel": "http"})
+    assert spy.events[-1].to_document()["channel"] == "http"
+
+
+def test_products(client: TestClient) -> None:
+    resp = client.get("/api/products")
+    assert resp.status_code == 200
+    assert resp.json() == [
+        {
+            "item_nbr": p.item_nbr,
+            "product": p.product,
+            "family": p.family,
+            "perishable": p.perishable,
+        }
+        for p in CATALOGUE
+    ]
+
+
+def test_health_with_a_model(client: TestClient) -> None:
+    resp = client.get("/health")
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["ok"] is True and body["model_loaded"] is True and body["model_version"] == "v1"
+    assert {"transport", "state", "spool_size", "sent"} <= set(body["events"])
+    assert body["events"]["transport"] == "elasticsearch"
+
+
+def test_openapi_docs(client: TestClient) -> None:
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    schema = client.get("/openapi.json").json()
+    assert {"/api/predict", "/api/products", "/health"} <= set(schema["paths"])
+    predict = schema["paths"]["/api/predict"]["post"]
+    assert {"200", "422", "503"} <= set(predict["responses"])
+    params = {p["name"] for p in predict.get("parameters", [])}
+    assert "X-Workshop-Channel" in params
+
+
+# --------------------------------------------------------------------------- bad input
+
+BAD_JSON: list[tuple[str, dict[str, Any], int, str]] = [
+    ("impossible date", {**OK_BODY, "date": "2026-02-30"}, 422, "Data inexistente: '2026-02-30'"),
+    ("month 13", {**OK_BODY, "date": "2026-13-01"}, 422, "Data inexistente"),
+    ("not a date", {**OK_BODY, "date": "amanhã"}, 422, "Data inválida"),
+    ("other format", {**OK_BODY, "date": "15/01/2026"}, 422, "use o formato AAAA-MM-DD"),
+    ("empty date", {**OK_BODY, "date": ""}, 422, "Data inválida"),
+    ("before 2000", {**OK_BODY, "date": "1999-12-31"}, 422, "Data fora do intervalo"),
+    ("after 2100", {**OK_BODY, "date": "2101-01-01"}, 422, "(2000–2100)"),
+    ("unknown item", {**OK_BODY, "item_nbr": "999999"}, 422, "Produto desconhecido"),
+    (
+        "unknown name",
+        {"date": "2026-01-15", "product": "Caviar", "onpromotion": False},
+        422,
+        "Produto desconhecido",
+    ),
+    (
+        "item and name disagree",
+        {**OK_BODY, "product": CATALOGUE[1].product},
+        422,
+        "informe só um dos dois",
+    ),
+    ("no product", {"date": "2026-01-15", "onpromotion": False}, 422, "Informe o produto"),
+    ("missing date", {"item_nbr": "103520", "onpromotion": False}, 422, "ausente: date"),
+    ("missing flag", {"date": "2026-01-15", "item_nbr": "103520"}, 422, "ausente: onpromotion"),
+    ("extra field", {**OK_BODY, "store": 1}, 422, "Campo desconhecido: store"),
+    ("date as number", {**OK_BODY, "date": 20260115}, 422, "O campo date deve ser texto"),
+    ("item as number", {**OK_BODY, "item_nbr": 103520}, 422, "O campo item_nbr deve ser texto"),
+    ("flag as text", {**OK_BODY, "onpromotion": "sim"}, 422, "onpromotion deve ser true ou false"),
+    ("flag as number", {**OK_BODY, "onpromotion": 1}, 422, "onpromotion deve ser true ou false"),
+    ("null date", {**OK_BODY, "date": None}, 422, "O campo date deve ser texto"),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [case[1:] for case in BAD_JSON],
+    ids=[case[0] for case in BAD_JSON],
+)
+def test_bad_json_input_is_a_pt_br_4xx(
+    client: TestClient, no_new_events: None, body: dict[str, Any], status: int, message: str
+) -> None:
+    resp = client.post("/api/predict", json=body)
+    assert resp.status_code == status, resp.text
+    assert message in resp.json()["detail"]
+
+
+BAD_BODIES: list[tuple[str, bytes, dict[str, str], int, str]] = [
+    ("not json", b"date=2026-01-15&item_nbr=103520", JSON, 400, "não é um JSON válido"),
+    ("truncated json", b'{"date": "2026-01-15", ', JSON, 400, "não é um JSON válido"),
+    ("json array", b"[1, 2, 3]", JSON, 400, "O corpo deve ser um objeto JSON"),
+    ("json string", b'"2026-01-15"', JSON, 400, "O corpo deve ser um objeto JSON"),
+    ("empty body", b"", JSON, 422, "O corpo da requisição está vazio"),
+    ("invalid utf-8", b'{"date": "\xff\xfe"}', JSON, 400, "Não foi possível ler o corpo"),
+    ("deep nesting", b"[" * 16000, JSON, 400, "Não foi possível ler o corpo"),
+    ("text/plain", b'{"date": "2026-01-15"}', {"content-type": "text/plain"}, 415, "JSON"),
+    ("form encoded", b"date=x", {"content-type": "application/x-www-form-urlencoded"}, 415, "JSON"),
+    ("no content type", b'{"date": "2026-01-15"}', {}, 415, "Content-Type: application/json"),
+    ("over 16 KiB", b'{"date": "' + b"9" * 16400 + b'"}', JSON, 413, "passa de 16 KiB"),
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status", "message"),
+    [case[1:] for case in BAD_BODIES],
+    ids=[case[0] for case in BAD_BODIES],
+)
+def test_bad_bodies_are_a_pt_br_4xx(
+    client: TestClient,
+    no_new_events: None,
+    content: bytes,
+    headers: dict[str, str],
+    status: int,
+    message: str,
+) -> None:
+    resp = client.post("/api/predict", content=content, headers=headers)
+    assert resp.status_code == status, resp.text
+    assert message in resp.json()["detail"]
+
+
+def test_streamed_body_over_16_kib_is_413(client: TestClient, no_new_events: None) -> None:
+    chunks = iter([b'{"date": "', b"9" * 9000, b"9" * 9000, b'"}'])  # no Content-Length
+    resp = client.post("/api/predict", content=chunks, headers=JSON)
+    assert resp.status_code == 413
+    assert "16 KiB" in resp.json()["detail"]
+
+
+def test_a_body_just_under_16_kib_is_read(client: TestClient) -> None:
+    body = b'{"date": "2026-01-15", "item_nbr": "103520", "onpromotion": false' + b" " * 16000
+    assert len(body) < service.MAX_BODY_BYTES
+    resp = client.post("/api/predict", content=body + b"}", headers=JSON)
+    assert resp.status_code == 200  # the limit is on size, not on whitespace
+
+
+def test_bad_channel_header(client: TestClient, no_new_events: None) -> None:
+    resp = client.post("/api/predict", json=OK_BODY, headers={"X-Workshop-Channel": "widget"})
+    assert resp.status_code == 422
+    assert "Cabeçalho X-Workshop-Channel inválido" in resp.json()["detail"]
+
+
+def test_unknown_route_and_method_in_pt_br(client: TestClient) -> None:
+    missing = client.get("/api/nada")
+    assert missing.status_code == 404 and "não encontrada" in missing.json()["detail"]
+    wrong = client.get("/api/predict")
+    assert wrong.status_code == 405 and "Método não permitido" in wrong.json()["detail"]
+
+
+# --------------------------------------------------------------------------- HTML form
+
+
+def test_form_page_lists_the_catalogue(client: TestClient) -> None:
+    resp = client.get("/")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/html")
+    page = resp.text
+    assert '<html lang="pt-BR">' in page
+    assert 'type="date"' in page and 'name="date"' in page
+    assert 'type="checkbox"' in page and 'name="onpromotion"' in page
+    assert re.search(r"<button[^>]*>Enviar</button>", page)
+    assert '<form method="post" action="/">' in page  # works without JavaScript
+    assert "<script" not in page
+    for product in CATALOGUE:
+        assert f'value="{product.item_nbr}"' in page
+        assert html.escape(product.product) in page
+    assert 'id="versao-atual">v1<' in page
+
+
+def test_form_post_shows_prediction_version_and_id(client: TestClient, spy: SpyLogger) -> None:
+    before = len(spy.events)
+    product = CATALOGUE[2]
+    resp = client.post(
+        "/", data={"date": "2026-02-10", "item_nbr": product.item_nbr, "onpromotion": "true"}
+    )
+    assert resp.status_code == 200
+    assert len(spy.events) == before + 1
+    doc = spy.events[-1].to_document()
+    assert doc["channel"] == "http" and doc["onpromotion"] is True
+    page = resp.text
+    assert f'id="prediction-id">{doc["prediction_id"]}<' in page
+    assert 'id="model-version">v1<' in page
+    assert service._number(doc["prediction"]) in page
+    # the form keeps what was asked
+    assert 'value="2026-02-10"' in page
+    assert f'value="{product.item_nbr}" selected' in page
+    assert 'value="true" checked' in page
+
+
+def test_form_errors_are_inline_and_escaped(client: TestClient, no_new_events: None) -> None:
+    attack = '"><script>alert(1)</script>'
+    resp = client.post("/", data={"date": attack, "item_nbr": attack})
+    assert resp.status_code == 422
+    assert "<script>alert(1)</script>" not in resp.text
+    assert "&lt;script&gt;" in resp.text
+    assert 'role="alert"' in resp.text and "Data inválida" in resp.text
+
+    resp = client.post("/", data={"date": "2026-01-15", "item_nbr": attack})
+    assert resp.status_code == 422
+    assert "Produto desconhecido" in resp.text and "<script>alert" not in resp.text
+
+    resp = client.post("/", data={"date": "2026-01-15", "item_nbr": "103520", "x": "<b>"})
+    assert resp.status_code == 422 and "Campo desconhecido: x" in resp.text
+
+    resp = client.post("/", data={"item_nbr": "103520"})
+    assert resp.status_code == 422 and "Informe a data" in resp.text
+
+    resp = client.post(
+        "/",
+        content=b"date=" + b"1" * 17000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert resp.status_code == 413 and "passa de 16 KiB" in resp.text and "<form" in resp.text
+
+
+# --------------------------------------------------------------------------- no model
+
+
+def test_without_a_model_everything_says_so(
+    stack_env: dict[str, str], tmp_path: Path, spy: SpyLogger
+) -> None:
+    settings = get_settings(home=tmp_path)
+    before = len(spy.events)
+    with TestClient(service.create_app(settings, logger=spy)) as empty:
+        health = empty.get("/health")
+        assert health.status_code == 503
+        assert health.json()["model_loaded"] is False and health.json()["ok"] is False
+        assert health.json()["detail"] == service.NO_MODEL_MESSAGE
+        resp = empty.post("/api/predict", json=OK_BODY)
+        assert resp.status_code == 503
+        assert resp.json()["detail"] == (
+            "Nenhum modelo treinado — execute o notebook 01 ou `workshop train`"
+        )
+        page = empty.post("/", data={"date": "2026-01-15", "item_nbr": "103520"})
+        assert page.status_code == 503
+        assert html.escape(service.NO_MODEL_MESSAGE) in page.text
+        assert "Nenhum modelo treinado" in empty.get("/").text
+        # bad input is still a 4xx, not a 503 or a 500
+        assert empty.post("/api/predict", json={**OK_BODY, "date": "x"}).status_code == 422
+    assert len(spy.events) == before
