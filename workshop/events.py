@@ -412,9 +412,18 @@ class AckFluentSender(FluentSender):
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError("Fluentd não confirmou o recebimento (ack) a tempo")
+                raise TimeoutError(
+                    f"Fluentd não confirmou o recebimento (ack) em {self.ack_timeout:g} s"
+                )
             sock.settimeout(min(remaining, self.timeout))
-            data = sock.recv(4096)
+            try:
+                data = sock.recv(4096)
+            except TimeoutError:
+                if time.monotonic() < deadline:
+                    continue
+                raise TimeoutError(
+                    f"Fluentd não confirmou o recebimento (ack) em {self.ack_timeout:g} s"
+                ) from None
             if not data:
                 raise ConnectionResetError("Fluentd fechou a conexão antes de confirmar (ack)")
             unpacker.feed(data)

@@ -183,3 +183,42 @@ def test_2000_events_with_receiver_down_part_of_the_run(
     assert stats["sent"] + stats["replayed"] == 2000
     assert stats["spool_size"] == 0 and stats["state"] == "ok"
     assert not receiver.errors
+
+
+def test_unacknowledged_batches_are_spooled_and_resent(tmp_path: Path) -> None:
+    """A collector that reads but never acknowledges (hung Fluentd, full buffer with
+    ``overflow_action block``): the batch is not counted as sent; it is spooled and resent."""
+    black_hole = socket.socket()
+    black_hole.bind(("127.0.0.1", 0))
+    black_hole.listen(8)
+    swallowed = bytearray()
+
+    def swallow() -> None:
+        conn, _ = black_hole.accept()
+        conn.settimeout(5)
+        with conn:
+            while data := conn.recv(65536):
+                swallowed.extend(data)
+
+    thread = threading.Thread(target=swallow, daemon=True)
+    thread.start()
+    settings = get_settings(
+        fluentd_host="127.0.0.1", fluentd_port=black_hole.getsockname()[1], home=tmp_path
+    )
+    transport = ev.FluentdTransport(settings, timeout=1.0, ack_timeout=0.5)
+    logger = ev.EventLogger(transport, tmp_path / "spool")
+    emitted = [make_event(i) for i in range(10)]
+    for event in emitted:
+        logger.emit(event)
+    assert not logger.flush(timeout=3)
+    stats = logger.stats()
+    logger.close()
+    black_hole.close()
+    assert stats["sent"] == 0 and stats["spooled"] == 10 and stats["spool_size"] == 10
+    assert "ack" in stats["last_error"]
+    assert swallowed  # the batch did reach the socket: without ack it would count as sent
+    with FluentReceiver() as receiver:
+        again = fluentd_logger(receiver.port, tmp_path / "spool")
+        assert again.flush(timeout=10)
+        again.close()
+        assert set(receiver.id_counts()) == {e.prediction_id for e in emitted}
