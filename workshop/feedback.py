@@ -80,7 +80,7 @@ class Scenario:
     family: str = "LATICÍNIOS"
     change_start: date = date(2026, 1, 1)
     factor: float = 0.7
-    traffic_start: date = date(2025, 12, 18)
+    traffic_start: date = date(2025, 12, 15)  # a Monday: whole calendar weeks
     traffic_days: int = 56
     eval_days: int = 28
     seed: int = dataset.DEFAULT_SEED
@@ -112,6 +112,23 @@ class Scenario:
     def eval_end(self) -> date:
         """Last day (inclusive) of the evaluation window."""
         return self.as_of + timedelta(days=self.eval_days - 1)
+
+    def describe(self) -> str:
+        """The scenario in one pt-BR paragraph."""
+        change = round(abs(1 - self.factor) * 100)
+        if self.factor < 1:
+            what = f"vende {change}% menos (um concorrente abriu ao lado)"
+        elif self.factor > 1:
+            what = f"vende {change}% mais"
+        else:
+            what = "vende o mesmo (nenhuma mudança)"
+        last = self.as_of - timedelta(days=1)
+        return (
+            f"Cenário: a partir de {self.change_start:%d/%m/%Y}, a família {self.family} {what}. "
+            f"Tráfego para as datas de {self.traffic_start:%d/%m/%Y} a {last:%d/%m/%Y}; "
+            f"'hoje' no mundo simulado: {self.as_of:%d/%m/%Y}; avaliação de "
+            f"{self.eval_start:%d/%m/%Y} a {self.eval_end:%d/%m/%Y}."
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items()}
@@ -394,6 +411,20 @@ def _label_actions(
 # --------------------------------------------------------------------------- live error
 
 
+# The per-bucket metrics of :func:`live_error` (NWRMSLE = sqrt of ``msle``).
+ERROR_AGGS: dict[str, Any] = {
+    "mae": {"avg": {"field": "abs_error"}},
+    "msle": {
+        "weighted_avg": {
+            "value": {"field": "sq_log_error"},
+            "weight": {"field": "error_weight"},
+        }
+    },
+    "mean_prediction": {"avg": {"field": "prediction"}},
+    "mean_actual": {"avg": {"field": "actual"}},
+}
+
+
 def live_error(
     *,
     interval: str | None = "week",
@@ -438,24 +469,18 @@ def live_error(
         bounds["lte"] = parse_day(end).isoformat()
     if bounds:
         filters.append({"range": {"date": {**bounds, "format": "yyyy-MM-dd"}}})
-    metrics = {
-        "mae": {"avg": {"field": "abs_error"}},
-        "msle": {
-            "weighted_avg": {
-                "value": {"field": "sq_log_error"},
-                "weight": {"field": "error_weight"},
-            }
-        },
-        "mean_prediction": {"avg": {"field": "prediction"}},
-        "mean_actual": {"avg": {"field": "actual"}},
-    }
+    metrics = ERROR_AGGS
     columns = (["period"] if interval else []) + groups
     out_columns = [*columns, "n", "mae", "nwrmsle", "mean_prediction", "mean_actual"]
     _refresh(es, settings)
     rows: list[dict[str, Any]] = []
     if not sources:  # overall: one bucket
         resp = es.search(
-            size=0, query={"bool": {"filter": filters}}, aggs=metrics, **_search_kwargs(settings)
+            size=0,
+            query={"bool": {"filter": filters}},
+            aggs=metrics,
+            track_total_hits=True,
+            **_search_kwargs(settings),
         )
         total = resp["hits"]["total"]["value"]
         if total:
@@ -1059,6 +1084,38 @@ def _baseline_ok(card: dict[str, Any]) -> bool:
     )
 
 
+def ensure_baseline(
+    scenario: Scenario | None = None,
+    *,
+    settings: Settings | None = None,
+    echo: Callable[[str], None] = print,
+    progress: bool = True,
+) -> str:
+    """The production version, trained on the history only (what the scenario starts from).
+
+    When nothing is in production, or production already learned from feedback (a second run of
+    the scenario), a history-only model is trained and promoted first.
+    """
+    settings = settings or get_settings()
+    registry = modeling.Registry(settings)
+    production = registry.production_version()
+    if production is not None and _baseline_ok(registry.card(production)):
+        return production
+    why = (
+        "não há modelo em produção"
+        if production is None
+        else f"a versão de produção {production} já aprendeu com feedback"
+    )
+    echo(f"Treinando um modelo só com o histórico 2024–2025 ({why})…")
+    return modeling.train_and_register(
+        seed=scenario.seed if scenario else dataset.DEFAULT_SEED,
+        promote=True,
+        description="Modelo inicial (histórico 2024–2025) do cenário do ciclo de feedback.",
+        settings=settings,
+        progress=progress,
+    ).version
+
+
 def wait_for_events(
     es: Elasticsearch,
     ids: list[str],
@@ -1148,28 +1205,9 @@ def run_scenario(
     es = connect(settings)
     stack.install_template(es)
     save_scenario(scenario, settings)
-    regime = scenario.regime
-    echo(
-        f"Cenário: a partir de {regime.start.isoformat()}, a família {regime.family} vende "
-        f"{round((1 - regime.factor) * 100)}% menos (um concorrente abriu ao lado)."
-    )
+    echo(scenario.describe())
 
-    registry = modeling.Registry(settings)
-    production = registry.production_version()
-    if production is None or not _baseline_ok(registry.card(production)):
-        why = (
-            "não há modelo em produção"
-            if production is None
-            else f"a versão de produção {production} já foi treinada com feedback"
-        )
-        echo(f"Treinando um modelo só com o histórico 2024–2025 ({why})…")
-        production = modeling.train_and_register(
-            seed=scenario.seed,
-            promote=True,
-            description="Modelo inicial (histórico 2024–2025) do cenário do ciclo de feedback.",
-            settings=settings,
-            progress=progress,
-        ).version
+    production = ensure_baseline(scenario, settings=settings, echo=echo, progress=progress)
     echo(f"Versão em produção: {production}")
 
     service = ensure_service(settings)
@@ -1268,3 +1306,98 @@ def run_scenario(
         "service_model_version": served_after,
         "events_new_version": new_events,
     }
+
+
+# --------------------------------------------------------------------------- figures (notebook 06)
+
+
+def plot_live_error(
+    frame: pd.DataFrame,
+    *,
+    family: str | None = None,
+    change_start: date | None = None,
+    reference: float | None = None,
+    min_events: int = 5,
+) -> Any:
+    """Live error per target week, one line per family (``live_error(interval="week",
+    by="family")``), in two panels: NWRMSLE, and the bias (mean prediction ÷ mean actual).
+
+    The affected ``family`` stands out, the change date is a vertical line and ``reference``
+    (the card's holdout NWRMSLE) a horizontal one. Buckets with fewer than ``min_events`` labelled
+    events are left out.
+    """
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
+    shown = frame[frame["n"] >= min_events] if len(frame) else frame
+    if shown.empty:
+        top.text(0.5, 0.5, "Nenhum evento rotulado", ha="center", va="center")
+    for fam, part in shown.groupby("family", sort=True):
+        part = part.sort_values("period")
+        days = pd.to_datetime(part["period"])
+        highlight = fam == family
+        style = {
+            "marker": "o",
+            "linewidth": 2.6 if highlight else 1.0,
+            "alpha": 1.0 if highlight or family is None else 0.5,
+            "zorder": 3 if highlight else 2,
+        }
+        if highlight:
+            style["color"] = "#c62828"
+        label = f"{fam} (afetada)" if highlight else str(fam)
+        top.plot(days, part["nwrmsle"], label=label, **style)
+        bottom.plot(days, part["mean_prediction"] / part["mean_actual"], **style)
+    for ax in (top, bottom):
+        if change_start is not None:
+            ax.axvline(pd.Timestamp(change_start), color="black", linestyle="--", linewidth=1)
+        ax.set_ylim(bottom=0)
+    if change_start is not None:
+        top.plot([], [], color="black", linestyle="--", linewidth=1, label="mudança na demanda")
+    if reference is not None:
+        top.axhline(
+            reference,
+            color="grey",
+            linestyle=":",
+            linewidth=1.4,
+            label="erro na validação do treino",
+        )
+    bottom.axhline(1.0, color="grey", linestyle=":", linewidth=1.4)
+    top.set_ylabel("NWRMSLE")
+    top.set_title("Erro real por semana da data-alvo e família")
+    bottom.set_ylabel("previsto ÷ real\n(1 = sem viés)")
+    bottom.set_xlabel("semana da data-alvo (início na segunda-feira)")
+    bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m/%y"))
+    top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def plot_comparison(comparison: Comparison) -> Any:
+    """NWRMSLE of both versions per family and overall, on the evaluation window."""
+    import matplotlib.pyplot as plt
+
+    table = comparison.table
+    labels = list(table.index)
+    x = np.arange(len(labels))
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.38
+    ax.bar(x - width / 2, table["nwrmsle_old"], width, label=f"{comparison.old_version} (produção)")
+    ax.bar(x + width / 2, table["nwrmsle_new"], width, label=f"{comparison.new_version} (nova)")
+    ax.set_xticks(x, labels, rotation=30, ha="right")
+    for tick in ax.get_xticklabels():
+        if tick.get_text() == comparison.family:
+            tick.set_color("#c62828")
+            tick.set_fontweight("bold")
+    ax.set_ylabel("NWRMSLE (menor é melhor)")
+    ax.set_title(
+        f"Janela de avaliação {comparison.window_start:%d/%m} a {comparison.window_end:%d/%m/%Y}"
+    )
+    ax.legend()
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

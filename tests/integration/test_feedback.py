@@ -21,6 +21,7 @@ from workshop.config import get_settings
 
 AS_OF = date(2026, 2, 1)
 SCENARIO = feedback.Scenario()  # dairy −30 % from 2026-01-01
+LAST_TRAIN_DAY = (SCENARIO.as_of - timedelta(days=1)).isoformat()  # of a retrained version
 
 
 @pytest.fixture
@@ -198,13 +199,13 @@ def registry(tmp_path: Path, monkeypatch) -> modeling.Registry:
 def test_promotes_a_better_version_and_records_the_comparison(registry) -> None:
     settings = registry.settings
     stale = register(registry, ExpectedSalesModel(None), "2025-12-31")
-    adapted = register(registry, ExpectedSalesModel(SCENARIO.regime), "2026-02-11")
+    adapted = register(registry, ExpectedSalesModel(SCENARIO.regime), LAST_TRAIN_DAY)
     registry.promote(stale)
     comparison = feedback.compare(
         stale, adapted, family="LATICÍNIOS", start=SCENARIO.as_of, scenario=SCENARIO,
         settings=settings,
     )  # fmt: skip
-    assert comparison.window_start > date(2026, 2, 11)
+    assert comparison.window_start > date.fromisoformat(LAST_TRAIN_DAY)
     assert comparison.family_nwrmsle_new <= 0.8 * comparison.family_nwrmsle_old
     assert comparison.better
     assert feedback.promote_if_better(comparison, settings=settings)
@@ -216,8 +217,8 @@ def test_promotes_a_better_version_and_records_the_comparison(registry) -> None:
 
 def test_does_not_promote_a_worse_version(registry) -> None:
     settings = registry.settings
-    adapted = register(registry, ExpectedSalesModel(SCENARIO.regime), "2026-02-11")
-    stale = register(registry, ExpectedSalesModel(None), "2026-02-11")
+    adapted = register(registry, ExpectedSalesModel(SCENARIO.regime), LAST_TRAIN_DAY)
+    stale = register(registry, ExpectedSalesModel(None), LAST_TRAIN_DAY)
     registry.promote(adapted)
     comparison = feedback.compare(
         adapted, stale, family="LATICÍNIOS", start=SCENARIO.as_of, scenario=SCENARIO,
@@ -231,9 +232,13 @@ def test_does_not_promote_a_worse_version(registry) -> None:
 
 def test_comparison_window_inside_a_training_set_is_refused(registry) -> None:
     old = register(registry, ExpectedSalesModel(None), "2025-12-31")
-    new = register(registry, ExpectedSalesModel(SCENARIO.regime), "2026-02-11")
+    new = register(registry, ExpectedSalesModel(SCENARIO.regime), LAST_TRAIN_DAY)
     with pytest.raises(feedback.FeedbackError, match=new):
         feedback.compare(
-            old, new, family="LATICÍNIOS", start="2026-02-01", scenario=SCENARIO,
+            old,
+            new,
+            family="LATICÍNIOS",
+            start=SCENARIO.as_of - timedelta(days=7),
+            scenario=SCENARIO,
             settings=registry.settings,
-        )  # fmt: skip
+        )

@@ -244,7 +244,8 @@ def test_label_actions_are_partial_updates_with_the_worlds_actuals() -> None:
 
 def test_scenario_dates_and_validation(tmp_path, monkeypatch) -> None:
     scenario = feedback.Scenario()
-    assert scenario.as_of == date(2026, 2, 12)
+    assert scenario.as_of == date(2026, 2, 9)
+    assert scenario.traffic_start.weekday() == 0 and scenario.traffic_days % 7 == 0
     assert scenario.eval_start == scenario.as_of
     assert (scenario.eval_end - scenario.eval_start).days == scenario.eval_days - 1
     assert scenario.traffic_start < scenario.change_start < scenario.as_of
