@@ -18,9 +18,13 @@ group = typer.Typer(
 )
 app.add_typer(group, name="feedback")
 
+LABEL_AS_OF_HELP = (
+    "Data de referência AAAA-MM-DD: rotula eventos com data-alvo anterior a ela. Padrão: hoje "
+    "(UTC)."
+)
 AS_OF_HELP = (
-    "Data de referência AAAA-MM-DD ('hoje' do mundo simulado). Padrão: a do cenário salvo pela "
-    "demo/notebook 06, senão hoje (UTC)."
+    "Data de corte AAAA-MM-DD: treina com datas-alvo anteriores a ela e avalia a partir dela. "
+    "Padrão: o 'hoje' do cenário salvo pela demo/notebook 06, senão hoje (UTC)."
 )
 
 
@@ -37,13 +41,11 @@ def _as_of(value: str | None) -> date | None:
 
 @group.command("label")
 def label(
-    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=LABEL_AS_OF_HELP),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Preenche as vendas reais (actual, abs_error) nos eventos cuja data-alvo já passou."""
-    result = feedback.label_events(
-        as_of=feedback.default_as_of(_as_of(as_of)), progress=not json_out
-    )
+    result = feedback.label_events(as_of=_as_of(as_of), progress=not json_out)
     if json_out:
         print_json(result.to_dict())
     else:
