@@ -957,7 +957,7 @@ class DriftReport:
     def table(self) -> pd.DataFrame:
         """One row per feature: PSI, pt-BR reading and how many events it rests on."""
         rows = [
-            {"variável": f.label, "psi": round(f.psi, 4), "leitura": f.reading, COUNT: f.n}
+            {"variável": f.label, "psi": round(f.psi, 3), "leitura": f.reading, COUNT: f.n}
             for f in self.features.values()
         ]
         return pd.DataFrame(rows).set_index("variável")
