@@ -192,17 +192,40 @@ class PredictionInput:
     onpromotion: bool
 
 
+_thread_state = threading.local()
+
+
+def _single_openmp_thread() -> None:
+    """Limit OpenMP to one thread in the calling thread (once per thread).
+
+    The trees' ``predict`` opens an OpenMP parallel region even for one row; from a thread other
+    than the main one that costs ~10 ms and, on a busy machine, spikes of hundreds of ms (spinning
+    team threads). One thread answers a single row in ~0.5 ms. OpenMP settings are per thread, so
+    each server worker thread sets its own, once.
+    """
+    if getattr(_thread_state, "limited", False):
+        return
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="openmp")
+    _thread_state.limited = True
+
+
 class PredictionService:
     """One prediction path for the web form, the JSON API and the widget.
 
-    ``log_events`` exists for ``benchmarks/service.py`` (event logging on/off on one server);
-    participants always log.
+    ``single_thread`` (the server) runs the model with one OpenMP thread per calling thread; the
+    widget leaves the kernel's settings alone. ``log_events`` exists for
+    ``benchmarks/service.py`` (event logging on/off on one server); participants always log.
     """
 
-    def __init__(self, settings: Settings | None = None, logger: Any = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, logger: Any = None, *, single_thread: bool = False
+    ) -> None:
         self.settings = settings or get_settings()
         self.model = ModelHolder(self.settings)
         self._logger = logger
+        self.single_thread = single_thread
         self.log_events = True
 
     @property
@@ -224,6 +247,8 @@ class PredictionService:
     ) -> dict[str, Any]:
         """Predict, emit one event (when logging), and return the API answer."""
         predictor = self.model.get(max_age)
+        if self.single_thread:
+            _single_openmp_thread()
         result = predictor.predict(question.date, question.product.item_nbr, question.onpromotion)
         if self.log_events:
             from workshop.events import PredictionEvent
@@ -588,7 +613,7 @@ def _form_question(values: dict[str, str]) -> PredictionInput:
 
 def create_app(settings: Settings | None = None, logger: Any = None) -> FastAPI:
     """The service app. ``logger`` defaults to :func:`workshop.events.default_logger`."""
-    service = PredictionService(settings, logger)
+    service = PredictionService(settings, logger, single_thread=True)
     products = [
         {
             "item_nbr": p.item_nbr,
@@ -659,7 +684,7 @@ def create_app(settings: Settings | None = None, logger: Any = None) -> FastAPI:
         summary="Prever as vendas de um produto num dia",
         tags=["predição"],
     )
-    def api_predict(
+    async def api_predict(
         body: PredictRequest,
         x_workshop_channel: Annotated[
             str | None,

@@ -1,0 +1,299 @@
+"""Benchmark of the model service: ``POST /api/predict`` latency and throughput.
+
+    .venv/bin/python benchmarks/service.py [--requests 2000] [--rounds 3]
+
+One run, one server. The script starts its own embedded search engine (free port) and a
+temporary ``WORKSHOP_HOME``, trains and promotes a model, then starts ONE uvicorn server (a
+subprocess, configured like ``workshop serve``) whose app is :func:`workshop.service.create_app`
+plus two benchmark-only routes: ``POST /bench/noop`` (a no-op endpoint of the same app, same
+middleware, sync like ``/api/predict``) and ``POST /bench/logging`` (switch event logging on/off
+on the running app). It measures, at concurrency 1 and 16 and in interleaved rounds:
+
+* ``logging``    — ``POST /api/predict`` with event logging on (events go to the engine);
+* ``no_logging`` — the same endpoint with logging switched off;
+* ``noop``       — ``POST /bench/noop`` with the same body;
+* ``predictor``  — the bare ``Predictor.predict`` in this process (no HTTP).
+
+It prints ONE JSON object. ``logging_overhead_ratio`` = p50 logging / p50 no logging (target
+≤ 1.10); ``framework_ratio`` = p50 no logging / (p50 no-op + p50 predictor) (target ≤ 1.5).
+Latency figures without a ``c16`` in their name are at concurrency 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+# --------------------------------------------------------------------------- server side
+
+
+def serve(host: str, port: int) -> None:
+    """The benchmark server: the real app plus the two benchmark routes."""
+    from fastapi.responses import JSONResponse, Response
+
+    from workshop import service
+
+    app = service.create_app()
+    state: service.PredictionService = app.state.service
+
+    @app.post("/bench/noop", include_in_schema=False)
+    async def noop() -> Response:
+        return JSONResponse({"ok": True})
+
+    @app.post("/bench/logging", include_in_schema=False)
+    async def logging_switch(request: Request) -> Response:
+        state.log_events = bool((await request.json())["on"])
+        if not state.log_events:
+            state.flush(timeout=30)  # measure "off" without a backlog still draining
+        return JSONResponse({"log_events": state.log_events, "events": state.event_stats()})
+
+    service.run(host, port, app=app)
+
+
+# --------------------------------------------------------------------------- client side
+
+
+def _bodies() -> list[bytes]:
+    from workshop.dataset import CATALOGUE
+
+    start = date(2026, 1, 1)
+    return [
+        json.dumps(
+            {
+                "date": (start + timedelta(days=i % 28)).isoformat(),
+                "item_nbr": CATALOGUE[i % len(CATALOGUE)].item_nbr,
+                "onpromotion": i % 5 == 0,
+            }
+        ).encode()
+        for i in range(97)
+    ]
+
+
+def _worker(
+    host: str,
+    port: int,
+    path: str,
+    bodies: list[bytes],
+    count: int,
+    offset: int,
+    out: list[float],
+    errors: list[str],
+    barrier: threading.Barrier,
+) -> None:
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    headers = {"Content-Type": "application/json"}
+    try:
+        barrier.wait()
+        for i in range(count):
+            body = bodies[(offset + i) % len(bodies)]
+            t0 = time.perf_counter()
+            conn.request("POST", path, body=body, headers=headers)
+            resp = conn.getresponse()
+            payload = resp.read()
+            out.append((time.perf_counter() - t0) * 1000)
+            if resp.status != 200:
+                errors.append(f"{resp.status} {payload[:200]!r}")
+    finally:
+        conn.close()
+
+
+def measure(
+    host: str, port: int, path: str, bodies: list[bytes], total: int, concurrency: int
+) -> dict[str, Any]:
+    """``total`` requests split over ``concurrency`` keep-alive connections."""
+    per = max(1, total // concurrency)
+    latencies: list[list[float]] = [[] for _ in range(concurrency)]
+    errors: list[str] = []
+    barrier = threading.Barrier(concurrency + 1)
+    threads = [
+        threading.Thread(
+            target=_worker,
+            args=(host, port, path, bodies, per, k * 7, latencies[k], errors, barrier),
+        )
+        for k in range(concurrency)
+    ]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - t0
+    flat = [x for chunk in latencies for x in chunk]
+    if errors:
+        raise SystemExit(f"{path}: {len(errors)} failed requests, e.g. {errors[0]}")
+    return {"latencies": flat, "seconds": seconds, "requests": len(flat)}
+
+
+def _post_json(host: str, port: int, path: str, data: dict[str, Any]) -> dict[str, Any]:
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    try:
+        conn.request(
+            "POST", path, body=json.dumps(data), headers={"Content-Type": "application/json"}
+        )
+        return json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+
+
+def _get_json(host: str, port: int, path: str) -> tuple[int, dict[str, Any]]:
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def bench_predictor(bodies: list[bytes], total: int) -> list[float]:
+    from workshop.modeling import Predictor
+    from workshop.service import _single_openmp_thread
+
+    _single_openmp_thread()  # the same OpenMP setting as the service's worker threads
+    predictor = Predictor.load()
+    questions = [json.loads(b) for b in bodies]
+    for q in questions[:50]:  # warm-up
+        predictor.predict(q["date"], q["item_nbr"], q["onpromotion"])
+    out = []
+    for i in range(total):
+        q = questions[i % len(questions)]
+        t0 = time.perf_counter()
+        predictor.predict(q["date"], q["item_nbr"], q["onpromotion"])
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000, help="requests per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per mode")
+    parser.add_argument(
+        "--home", type=Path, help="reuse this WORKSHOP_HOME's production model (skip training)"
+    )
+    parser.add_argument("--serve", nargs=2, metavar=("HOST", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]))
+        return
+
+    from tests.conftest import free_port
+
+    home = args.home or Path(tempfile.mkdtemp(prefix="bench-service-"))
+    os.environ.update(
+        {
+            "WORKSHOP_HOME": str(home),
+            "WORKSHOP_ES_URL": f"http://127.0.0.1:{free_port()}",
+            "WORKSHOP_EVENT_TRANSPORT": "elasticsearch",
+        }
+    )
+    from workshop import stack
+    from workshop.config import get_settings
+    from workshop.modeling import Registry, train_and_register
+
+    settings = get_settings()
+    stack.embedded_up(settings)
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        stack.install_template(stack.connect(settings))
+        version = Registry(settings).production_version()
+        if version is None:
+            print("training a model…", file=sys.stderr)
+            version = train_and_register(settings=settings, promote=True, progress=False).version
+        host, port = "127.0.0.1", free_port()
+        server = subprocess.Popen(
+            [sys.executable, __file__, "--serve", host, str(port)],
+            env=os.environ.copy(),
+            cwd=ROOT,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, _ = _get_json(host, port, "/health")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the benchmark server did not become healthy")
+            time.sleep(0.2)
+
+        bodies = _bodies()
+        modes = {
+            "logging": ("/api/predict", True),
+            "no_logging": ("/api/predict", False),
+            "noop": ("/bench/noop", True),
+        }
+        results: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        for concurrency in (1, 16):
+            for path, _ in {v[0]: v for v in modes.values()}.values():  # warm-up
+                measure(host, port, path, bodies, 300, concurrency)
+            for rnd in range(args.rounds):
+                order = list(modes) if rnd % 2 == 0 else list(reversed(modes))
+                for mode in order:
+                    path, logging_on = modes[mode]
+                    switched = _post_json(host, port, "/bench/logging", {"on": logging_on})
+                    assert switched.get("log_events") is logging_on, switched
+                    print(f"c={concurrency} round {rnd + 1} {mode}…", file=sys.stderr)
+                    run = measure(host, port, path, bodies, args.requests, concurrency)
+                    results.setdefault((mode, concurrency), []).append(run)
+        final = _post_json(host, port, "/bench/logging", {"on": False})  # flushes the logger
+        predictor_ms = bench_predictor(bodies, args.requests)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        stack.embedded_down(settings)
+
+    out: dict[str, Any] = {"model_version": version}
+    for (mode, concurrency), runs in results.items():
+        lat = [x for r in runs for x in r["latencies"]]
+        rps = sum(r["requests"] for r in runs) / sum(r["seconds"] for r in runs)
+        suffix = mode if concurrency == 1 else f"c16_{mode}"
+        out[f"p50_ms_{suffix}"] = round(statistics.median(lat), 3)
+        out[f"p99_ms_{suffix}"] = round(_percentile(lat, 99), 3)
+        out[f"rps_c{concurrency}_{mode}"] = round(rps, 1)
+    out["p50_ms_predictor"] = round(statistics.median(predictor_ms), 3)
+    out["p99_ms_predictor"] = round(_percentile(predictor_ms, 99), 3)
+    out["logging_overhead_ratio"] = round(out["p50_ms_logging"] / out["p50_ms_no_logging"], 3)
+    out["logging_overhead_ratio_c16"] = round(
+        out["p50_ms_c16_logging"] / out["p50_ms_c16_no_logging"], 3
+    )
+    out["framework_ratio"] = round(
+        out["p50_ms_no_logging"] / (out["p50_ms_noop"] + out["p50_ms_predictor"]), 3
+    )
+    out["targets"] = {"logging_overhead_ratio": 1.10, "framework_ratio": 1.5}
+    out["requests_per_measurement"] = args.requests
+    out["rounds"] = args.rounds
+    out["events"] = final.get("events")
+    out["cpus"] = os.cpu_count()
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
