@@ -1337,7 +1337,7 @@ def plot_live_error(
         top.text(0.5, 0.5, "Nenhum evento rotulado", ha="center", va="center")
     for fam, part in shown.groupby("family", sort=True):
         part = part.sort_values("period")
-        days = pd.to_datetime(part["period"])
+        days = pd.to_datetime(part["period"]) + pd.Timedelta(hours=84)  # mid-week
         highlight = fam == family
         style = {
             "marker": "o",
@@ -1368,7 +1368,7 @@ def plot_live_error(
     top.set_ylabel("NWRMSLE")
     top.set_title("Erro real por semana da data-alvo e família")
     bottom.set_ylabel("previsto ÷ real\n(1 = sem viés)")
-    bottom.set_xlabel("semana da data-alvo (início na segunda-feira)")
+    bottom.set_xlabel("semana da data-alvo (cada ponto no meio da sua semana)")
     bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m/%y"))
     top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.autofmt_xdate()
