@@ -81,3 +81,34 @@ def test_report_unreachable_elasticsearch_is_a_pt_br_error(stack_env) -> None:
     assert proc.returncode == 1
     assert "Não consegui consultar o Elasticsearch" in proc.stderr
     assert "workshop doctor" in proc.stderr
+
+
+def test_report_with_a_trained_model_has_drift_against_its_card(
+    stack_env, cli_events, tmp_path: Path
+) -> None:
+    env = {**stack_env, "WORKSHOP_HOME": str(tmp_path)}
+    train = subprocess.run(
+        [sys.executable, "-m", "workshop", "train", "--promote", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=300,
+    )
+    assert train.returncode == 0, train.stderr
+    version = json.loads(train.stdout.strip().splitlines()[-1])["version"]
+    proc = run_cli("--since", START.isoformat(), "--until", END.isoformat(), "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    drift = json.loads(proc.stdout.strip().splitlines()[-1])["drift"]
+    assert drift["version"] == version
+    assert drift["reference"] == f"treino do modelo {version}"
+    assert set(drift["psi"]) == {"product", "family", "weekday", "promotion", "prediction"}
+    # the test events name products the catalogue does not have: the product mix must say "agir"
+    assert drift["psi"]["product"]["reading"] == "agir"
+    # inputs use every event; prediction bins and KS only the events this version answered
+    assert drift["psi"]["product"]["n"] == len(cli_events)
+    answered = int((cli_events["model_version"] == version).sum())
+    assert drift["psi"]["prediction"]["n"] == answered
+    assert drift["ks"]["n_window"] == answered
+    text = run_cli("--since", START.isoformat(), "--until", END.isoformat(), env=env).stdout
+    assert f"Drift em relação ao treino do modelo {version}" in text
+    assert "Leitura geral: agir" in text
