@@ -1,0 +1,68 @@
+"""``workshop train --json`` / ``models list`` / ``models promote`` as a participant runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from workshop.config import get_settings
+from workshop.modeling import Predictor
+
+
+def _workshop(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "WORKSHOP_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "workshop", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_train_json_registers_and_promotes(tmp_path: Path) -> None:
+    proc = _workshop(tmp_path, "train", "--promote", "--json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert {"version", "nwrmsle", "mae", "r2", "baseline_nwrmsle", "train_seconds"} <= set(summary)
+    assert summary["version"] == "v1" and summary["promoted"] is True
+    assert summary["nwrmsle"] <= 0.75 * summary["baseline_nwrmsle"]
+    assert summary["baseline_nwrmsle"] == min(summary["baselines"].values())
+    assert "Etapas" in proc.stderr  # the progress bar goes to stderr, the JSON to stdout
+
+    settings = get_settings(home=tmp_path)
+    predictor = Predictor.load(settings=settings)
+    assert predictor.version == "v1"
+    assert predictor.predict("2026-02-14", "103665", False).prediction > 0
+
+    listing = _workshop(tmp_path, "models", "list", "--json")
+    assert listing.returncode == 0, listing.stderr
+    data = json.loads(listing.stdout.strip().splitlines()[-1])
+    assert data["production"] == "v1"
+    assert [m["version"] for m in data["models"]] == ["v1"] and data["models"][0]["production"]
+
+    text = _workshop(tmp_path, "models", "list")
+    assert "★ v1" in text.stdout and "NWRMSLE" in text.stdout
+
+
+def test_second_training_then_promote_and_errors(tmp_path: Path) -> None:
+    first = _workshop(tmp_path, "train")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "Modelo v1 registrado" in first.stdout and "workshop models promote v1" in first.stdout
+    second = _workshop(tmp_path, "train", "--json", "--seed", "7")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert json.loads(second.stdout.strip().splitlines()[-1])["version"] == "v2"
+
+    promoted = _workshop(tmp_path, "models", "promote", "v2", "--json")
+    assert promoted.returncode == 0, promoted.stderr
+    pointer = json.loads(promoted.stdout.strip().splitlines()[-1])
+    assert pointer["version"] == "v2" and pointer["previous"] is None
+
+    missing = _workshop(tmp_path, "models", "promote", "v9")
+    assert missing.returncode == 1
+    assert "Versão de modelo não encontrada: v9 (disponíveis: v1, v2)" in missing.stderr
+    invalid = _workshop(tmp_path, "models", "promote", "producao")
+    assert invalid.returncode == 1 and "Versão inválida" in invalid.stderr
