@@ -122,6 +122,8 @@ def format_comparison(data: dict[str, Any]) -> str:
     ]
     if data["promoted"]:
         lines.append(f"Promovido: {data['new_version']} agora é a versão de produção.")
+    elif data["better"]:
+        lines.append(f"Não promovido (use --promote): {data['old_version']} continua em produção.")
     else:
         lines.append(f"Não promovido: {data['old_version']} continua em produção.")
     return "\n".join(lines)
