@@ -215,3 +215,185 @@ def drift_shares(report: DriftReport, feature: str, *, title: str | None = None)
     ax.legend(fontsize="small")
     ax.grid(axis="y", alpha=0.3)
     return _done(fig)
+
+
+# ====================================================================== dataset & model (issue 3)
+
+WEEKDAYS_PT = ["seg", "ter", "qua", "qui", "sex", "sáb", "dom"]
+
+
+def _ordinary(history: pd.DataFrame) -> pd.DataFrame:
+    """Rows without promotion, with a datetime ``day`` column (to isolate calendar effects)."""
+    plain = history[~history["onpromotion"].astype(bool)].copy()
+    plain["day"] = pd.to_datetime(plain["date"])
+    return plain
+
+
+def _index_vs(frame: pd.DataFrame, group: pd.Series, reference: object) -> pd.DataFrame:
+    """Mean sales per (family, group) divided by the family's mean in the ``reference`` group,
+    averaged per product first so that big sellers do not dominate."""
+    per_product = frame.groupby(["family", "item_nbr", group])["unit_sales"].mean().unstack()
+    relative = per_product.div(per_product[reference], axis=0)
+    return relative.groupby(level="family").mean()
+
+
+def weekday_effect(history: pd.DataFrame, *, title: str = "Efeito do dia da semana") -> Figure:
+    """Sales of each weekday relative to the family's average day (days without promotion)."""
+    plain = _ordinary(history)
+    weekday = plain["day"].dt.day_of_week.rename("weekday")
+    per_product = plain.groupby(["family", "item_nbr", weekday])["unit_sales"].mean().unstack()
+    relative = per_product.div(per_product.mean(axis=1), axis=0).groupby(level="family").mean()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for family, row in relative.iterrows():
+        ax.plot(range(7), row.to_numpy(), marker="o", label=str(family))
+    ax.axhline(1, color="grey", lw=0.8, ls="--")
+    ax.set_xticks(range(7), WEEKDAYS_PT)
+    ax.set_title(title)
+    ax.set_xlabel("Dia da semana")
+    ax.set_ylabel("Vendas ÷ média da família")
+    ax.legend(fontsize="small", ncol=2)
+    ax.grid(alpha=0.3)
+    return _done(fig)
+
+
+def _grouped_bars(
+    relative: pd.DataFrame, labels: Mapping[object, str], *, title: str, ylabel: str
+) -> Figure:
+    fig, ax = plt.subplots(figsize=(9, 4))
+    families = [str(f) for f in relative.index]
+    x = np.arange(len(families))
+    width = 0.8 / len(labels)
+    for i, (key, label) in enumerate(labels.items()):
+        values = relative[key].to_numpy() if key in relative else np.full(len(x), np.nan)
+        ax.bar(x + (i - (len(labels) - 1) / 2) * width, values, width=width * 0.95, label=label)
+    ax.axhline(1, color="grey", lw=0.8, ls="--")
+    ax.set_xticks(x, families, rotation=20, ha="right")
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize="small")
+    ax.grid(axis="y", alpha=0.3)
+    return _done(fig)
+
+
+def payday_effect(
+    history: pd.DataFrame, *, title: str = "Efeito do dia de pagamento (dia 15 e último dia do mês)"
+) -> Figure:
+    """Sales on paydays and on the day after, relative to the other days, per family."""
+    plain = _ordinary(history)
+    day = plain["day"]
+    kind = np.where(
+        (day.dt.day == 15) | day.dt.is_month_end,
+        "payday",
+        np.where(day.dt.day.isin([16, 1]), "after", "other"),
+    )
+    relative = _index_vs(plain, pd.Series(kind, index=plain.index, name="kind"), "other")
+    return _grouped_bars(
+        relative,
+        {"payday": "dia de pagamento", "after": "dia seguinte"},
+        title=title,
+        ylabel="Vendas ÷ dias comuns",
+    )
+
+
+def holiday_effect(
+    history: pd.DataFrame, *, title: str = "Efeito dos feriados nacionais"
+) -> Figure:
+    """Sales on the eve of a national holiday and on the holiday, relative to other days."""
+    from workshop.dataset import holiday_flags
+
+    plain = _ordinary(history)
+    is_holiday, is_eve = holiday_flags(pd.DatetimeIndex(plain["day"]))
+    kind = np.where(is_holiday, "holiday", np.where(is_eve, "eve", "other"))
+    relative = _index_vs(plain, pd.Series(kind, index=plain.index, name="kind"), "other")
+    return _grouped_bars(
+        relative,
+        {"eve": "véspera de feriado", "holiday": "feriado"},
+        title=title,
+        ylabel="Vendas ÷ dias comuns",
+    )
+
+
+def promotion_effect(history: pd.DataFrame, *, title: str = "Efeito das promoções") -> Figure:
+    """Sales with promotion relative to without, per family."""
+    frame = history.copy()
+    promo = frame["onpromotion"].astype(bool).rename("promo")
+    relative = _index_vs(frame, promo, False)
+    return _grouped_bars(
+        relative, {True: "em promoção"}, title=title, ylabel="Vendas ÷ sem promoção"
+    )
+
+
+def seasonality(
+    history: pd.DataFrame, *, title: str = "Tendência e sazonalidade: vendas semanais"
+) -> Figure:
+    """Weekly sales index over the history: each product's sales (days without promotion)
+    divided by its overall mean, averaged per week — December peaks, January lull, slow growth."""
+    plain = _ordinary(history)
+    plain["index"] = plain["unit_sales"] / plain.groupby("item_nbr")["unit_sales"].transform("mean")
+    weekly = plain.set_index("day")["index"].resample("W-SUN").mean().iloc[1:-1]
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    ax.plot(weekly.index, weekly.to_numpy(), color="#1565c0")
+    for year in sorted(set(weekly.index.year)):
+        ax.axvspan(
+            pd.Timestamp(year, 12, 1), pd.Timestamp(year, 12, 31), color="#c62828", alpha=0.08
+        )
+    ax.axhline(1, color="grey", lw=0.8, ls="--")
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_title(title)
+    ax.set_xlabel("Semana (faixas vermelhas: dezembro)")
+    ax.set_ylabel("Vendas ÷ média do produto")
+    ax.grid(alpha=0.3)
+    return _done(fig)
+
+
+def holdout_forecast(holdout: pd.DataFrame, item_nbr: str, *, title: str | None = None) -> Figure:
+    """One product over the validation weeks: actual sales, the model and the two baselines."""
+    rows = holdout[holdout["item_nbr"].astype(str) == str(item_nbr)].copy()
+    rows["day"] = pd.to_datetime(rows["date"])
+    rows = rows.sort_values("day")
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.plot(rows["day"], rows["unit_sales"], color="black", lw=1.5, label="venda real")
+    ax.plot(rows["day"], rows["prediction"], color="#1565c0", lw=1.5, label="modelo")
+    ax.plot(rows["day"], rows["baseline_product_mean"], color="#9e9e9e", ls="--", label="média")
+    ax.plot(
+        rows["day"],
+        rows["baseline_seasonal_naive"],
+        color="#f9a825",
+        lw=1,
+        alpha=0.8,
+        label="ingênuo sazonal",
+    )
+    promo = rows[rows["onpromotion"].astype(bool)]
+    ax.scatter(
+        promo["day"], promo["unit_sales"], color="#c62828", zorder=3, s=18, label="dia em promoção"
+    )
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    name = rows["product"].iloc[0] if "product" in rows and len(rows) else item_nbr
+    ax.set_title(title or f"{name}: validação (últimas 8 semanas)")
+    ax.set_xlabel("Data")
+    ax.set_ylabel("Unidades vendidas")
+    ax.legend(fontsize="small", ncol=3)
+    ax.grid(alpha=0.3)
+    return _done(fig)
+
+
+def metrics_vs_baselines(card: Mapping, *, title: str = "NWRMSLE na validação") -> Figure:
+    """NWRMSLE of the model and of the baselines, from a model card (lower is better)."""
+    names = {"product_mean": "média do produto", "seasonal_naive": "ingênuo sazonal"}
+    labels = ["modelo"] + [names.get(k, k) for k in card["baselines"]]
+    values = [card["metrics"]["nwrmsle"]] + [b["nwrmsle"] for b in card["baselines"].values()]
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    bars = ax.barh(labels, values, color=["#1565c0"] + ["#9e9e9e"] * (len(values) - 1))
+    for bar, value in zip(bars, values, strict=True):
+        ax.text(
+            bar.get_width() * 1.01, bar.get_y() + bar.get_height() / 2, _pt(value, 3), va="center"
+        )
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(values) * 1.2)
+    ax.set_title(title + " (menor é melhor)")
+    ax.set_xlabel("NWRMSLE")
+    return _done(fig)
