@@ -428,7 +428,7 @@ def actuals_frame(
 
 
 def actuals(
-    day: date | str,
+    date: date | str,  # the contract's parameter name (shadows the type inside)
     item_nbr: str | int,
     onpromotion: bool,
     *,
@@ -438,7 +438,7 @@ def actuals(
     """The ground-truth unit sales of one product on one day (any day, also in the future)."""
     row = pd.DataFrame(
         {
-            "date": [parse_date(day)],
+            "date": [parse_date(date)],
             "item_nbr": [product_by_item(item_nbr).item_nbr],
             "onpromotion": [parse_flag(onpromotion)],
         }
