@@ -604,8 +604,8 @@ class Curated:
     def summary(self) -> str:
         return (
             f"{self.events} eventos → {len(self.rows)} linhas de treino "
-            f"(descartados: {self.unlabelled} sem rótulo, {self.future} com data-alvo a partir de "
-            f"{self.as_of.isoformat()}, {self.duplicates} repetidos"
+            f"(descartados: {self.future} com data-alvo a partir de {self.as_of.isoformat()}, "
+            f"{self.unlabelled} sem rótulo, {self.duplicates} repetidos"
             + (
                 f", {self.in_history} de dias que o histórico já cobre (até "
                 f"{self.since.isoformat()})"
@@ -641,8 +641,9 @@ def curate(
 ) -> Curated:
     """Labelled events → training rows, one per ``(date, item_nbr, onpromotion)``.
 
+    * only target dates strictly before ``as_of`` — nothing from the future leaks in (counted
+      first, labelled or not);
     * only labelled events (``actual`` present) — an unlabelled event has no truth yet;
-    * only target dates strictly before ``as_of`` — nothing from the future leaks in;
     * with ``history_until``, only target dates after it: the store's history already holds
       those days, and a copy would dilute what is NEW (the model uses the extra rows to
       calibrate each family's current level);
@@ -660,10 +661,10 @@ def curate(
     frame["date"] = _date_column(frame["date"])
     frame["actual"] = pd.to_numeric(frame["actual"], errors="coerce")
     total = len(frame)
-    labelled = frame[frame["actual"].notna()]
-    unlabelled = total - len(labelled)
-    past = labelled[labelled["date"] < pd.Timestamp(as_of)]
-    future = len(labelled) - len(past)
+    before = frame[frame["date"] < pd.Timestamp(as_of)]  # the future first: never a label
+    future = total - len(before)
+    past = before[before["actual"].notna()]
+    unlabelled = len(before) - len(past)
     since = parse_day(history_until) if history_until is not None else None
     in_history = 0
     if since is not None:

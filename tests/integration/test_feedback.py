@@ -165,7 +165,8 @@ def test_curation_from_elasticsearch(es, prefix) -> None:
     assert not rows.duplicated(subset=feedback.KEY).any()
     assert curated.duplicates >= 29
     assert (rows["date"] < pd.Timestamp(AS_OF)).all()
-    assert curated.unlabelled == sum(1 for d in docs if d["_source"]["date"] >= AS_OF.isoformat())
+    assert curated.future == sum(1 for d in docs if d["_source"]["date"] >= AS_OF.isoformat())
+    assert curated.unlabelled == 0
     truth = dataset.actuals_frame(rows, seed=SCENARIO.seed, regime=SCENARIO.regime)
     assert np.allclose(rows["unit_sales"], truth)
     predictions = {d["_source"]["prediction"] for d in docs}
