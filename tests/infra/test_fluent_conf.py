@@ -121,7 +121,7 @@ def conf() -> ParsedConf:
 @pytest.fixture(scope="module")
 def prediction_match(conf: ParsedConf) -> Directive:
     """The <match> that receives the service's events (tag WORKSHOP_EVENT_TAG)."""
-    tag = Settings().event_tag
+    tag = Settings.model_fields["event_tag"].default
     matches = [m for m in conf.find("match") if any(tag_matches(p, tag) for p in m.arg.split())]
     assert len(matches) == 1, f"exactly one <match> must receive {tag!r}"
     return matches[0]
@@ -183,7 +183,7 @@ def test_forward_input_on_24224(conf: ParsedConf) -> None:
     (forward,) = [s for s in conf.find("source") if s.params["@type"] == "forward"]
     assert forward.params["port"] == "24224"
     assert forward.params["bind"] == "0.0.0.0"
-    assert Settings().fluentd_port == 24224
+    assert Settings.model_fields["fluentd_port"].default == 24224
 
 
 def test_monitor_agent_for_the_healthcheck_stays_on_loopback(conf: ParsedConf) -> None:
@@ -197,7 +197,7 @@ def test_monitor_agent_for_the_healthcheck_stays_on_loopback(conf: ParsedConf) -
 def test_daily_indices_named_like_the_direct_transport(es_store: Directive) -> None:
     p = es_store.params
     assert p["logstash_format"] == "true"
-    assert p["logstash_prefix"] == Settings().index_prefix == "model"
+    assert p["logstash_prefix"] == Settings.model_fields["index_prefix"].default == "model"
     assert p.get("logstash_dateformat", "%Y.%m.%d") == "%Y.%m.%d"
     assert p.get("utc_index", "true") == "true"
     assert p["host"] == "elasticsearch" and p["port"] == "9200"
