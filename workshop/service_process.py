@@ -114,12 +114,13 @@ class ServiceProcess:
             self.host,
             "--port",
             str(self.port),
+            "--exit-on-stdin-eof",  # the pipe below: the service dies with this process
         ]
         with open(self.log_path, "ab") as log_file:
             self.process = subprocess.Popen(
                 command,
                 env={**os.environ, **self.env},
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,  # never written; closes when this process ends
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl+C in a notebook does not hit the service
@@ -153,6 +154,8 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+        if process.stdin is not None:
+            process.stdin.close()
         self.process = None
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)

@@ -112,13 +112,28 @@ def test_widget_form_in_jupyterlab(page: Any, jupyterlab: tuple[str, str], tmp_p
 
 
 def run_notebook_and_click(page: Any, url: str, token: str) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     page.set_default_timeout(60_000)
     page.goto(f"{url}/lab/tree/{NOTEBOOK.name}?token={token}")
     page.wait_for_selector(".jp-Notebook .jp-Cell")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
 
-    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=120_000)
+    # "Run All Cells" right after the page says "Idle" is sometimes dropped while the kernel
+    # connection settles (nothing runs, no error): try again until the first cell starts.
+    for _attempt in range(4):
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        try:
+            page.wait_for_function(
+                "() => { const p = document.querySelector('.jp-CodeCell .jp-InputPrompt');"
+                " return p && /\\[(\\*|\\d+)\\]/.test(p.textContent); }",
+                timeout=15_000,
+            )
+            break
+        except PlaywrightTimeoutError:
+            continue
 
     button = page.locator(".jupyter-widgets button", has_text="Prever").first
     button.wait_for(state="visible", timeout=180_000)

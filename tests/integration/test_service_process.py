@@ -177,3 +177,26 @@ def test_cli_serve_refuses_a_busy_port(stack_env: dict[str, str]) -> None:
     )
     assert proc.returncode == 1
     assert f"A porta {port} já está em uso" in proc.stderr
+
+
+def test_the_service_dies_with_the_process_that_started_it(
+    stack_env: dict[str, str], tmp_path: Any
+) -> None:
+    """A kernel that crashes without stopping its ServiceProcess leaves no orphan service."""
+    url = f"http://127.0.0.1:{free_port()}"
+    script = (
+        "import os\n"
+        "from workshop.config import get_settings\n"
+        "from workshop.service_process import ServiceProcess\n"
+        f"ServiceProcess({url!r}, settings=get_settings(home={str(tmp_path)!r})).start()\n"
+        "print('started', flush=True)\n"
+        "os._exit(0)  # no atexit, no stop(): like a crashed kernel\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=90
+    )
+    assert "started" in proc.stdout, proc.stderr
+    deadline = time.monotonic() + 20
+    while service_health(url) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert service_health(url) is None, "the service outlived the process that started it"

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
+
 import typer
 
 from workshop.cli._app import app
@@ -16,6 +21,12 @@ def serve(
     ),
     port: int | None = typer.Option(
         None, "--port", min=1, max=65535, help="Porta (padrão: WORKSHOP_SERVICE_PORT, 11000)."
+    ),
+    exit_on_stdin_eof: bool = typer.Option(
+        False,
+        "--exit-on-stdin-eof",
+        hidden=True,
+        help="Stop when stdin closes (ServiceProcess: the service dies with its parent).",
     ),
 ) -> None:
     """Inicia o serviço do modelo: formulário em /, API em /api/predict, documentação em /docs."""
@@ -35,4 +46,21 @@ def serve(
     typer.echo(
         f"Serviço do modelo em http://{shown}:{port}  (documentação em /docs; Ctrl+C para parar)"
     )
+    if exit_on_stdin_eof:
+        _stop_when_stdin_closes()
     service.run(host, port, app=service.create_app(settings))
+
+
+def _stop_when_stdin_closes() -> None:
+    """SIGTERM ourselves (uvicorn's graceful shutdown) when the parent's pipe closes.
+
+    A notebook kernel that dies without stopping its ServiceProcess (crash, ``os._exit``) closes
+    the pipe; without this the service would outlive it, orphaned.
+    """
+
+    def watch() -> None:
+        while sys.stdin.buffer.read(4096):
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
