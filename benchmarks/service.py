@@ -25,6 +25,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -269,6 +270,8 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
         stack.embedded_down(settings)
+        if args.home is None:
+            shutil.rmtree(home, ignore_errors=True)
 
     out: dict[str, Any] = {"model_version": version}
     for (mode, concurrency), runs in results.items():
