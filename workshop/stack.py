@@ -64,12 +64,27 @@ class EmbeddedCompatNode(Urllib3HttpNode):
 
 
 def http_get_json(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
-    """GET a JSON document; ``None`` when nothing answers or the answer is not JSON."""
+    """GET a JSON document; ``None`` when nothing answers or the answer is not JSON.
+
+    An error status with a JSON body still returns the body: the model service answers
+    ``/health`` with 503 while it has no model, and Kibana ``/api/status`` with 503 while it
+    starts; both bodies say what is wrong.
+    """
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return json.loads(resp.read().decode() or "{}")
-    except (OSError, ValueError, urllib.error.URLError):
+            body = resp.read()
+    except urllib.error.HTTPError as exc:
+        try:
+            body = exc.read()
+        except OSError:
+            return None
+    except (OSError, ValueError):
         return None
+    try:
+        document = json.loads(body.decode() or "{}")
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def engine_info(url: str, timeout: float = 2.0) -> dict[str, Any] | None:

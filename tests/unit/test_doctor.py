@@ -83,3 +83,51 @@ def test_doctor_exit_code_is_zero_when_elasticsearch_answers(tmp_path, monkeypat
         assert "✓  Elasticsearch" in proc.stdout and "Elasticsearch 8.19.3" in proc.stdout
     finally:
         server.shutdown()
+
+
+def _json_server(routes: dict[str, tuple[int, dict]]):
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from threading import Thread
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, body = routes.get(self.path, (404, {"error": "not found"}))
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_doctor_reads_the_503_bodies_of_a_service_without_model_and_a_starting_kibana(
+    tmp_path, monkeypatch
+) -> None:
+    server = _json_server(
+        {
+            "/health": (503, {"ok": False, "model_loaded": False, "model_version": None}),
+            "/api/status": (503, {"status": {"overall": {"level": "unavailable"}}}),
+        }
+    )
+    try:
+        for key, value in _down_env(tmp_path).items():
+            if key.startswith("WORKSHOP_"):
+                monkeypatch.setenv(key, value)
+        url = f"http://127.0.0.1:{server.server_port}"
+        monkeypatch.setenv("WORKSHOP_SERVICE_URL", url)
+        monkeypatch.setenv("WORKSHOP_KIBANA_URL", url)
+        checks = {c.component: c for c in stack.run_checks(get_settings())}
+    finally:
+        server.shutdown()
+    assert not checks["servico"].ok
+    assert checks["servico"].detail == "no ar, mas sem modelo"
+    assert "workshop train" in checks["servico"].hint
+    assert not checks["kibana"].ok
+    assert checks["kibana"].detail == "status unavailable"
+    assert "aguarde" in checks["kibana"].hint
