@@ -53,13 +53,16 @@ class Settings(BaseSettings):
     # Kibana as the participant's browser reaches it (Discover links); empty = kibana_url. In the
     # Docker stack the notebooks reach http://kibana:5601 but the browser http://localhost:5601.
     kibana_public_url: str = ""
+    # The model service as the participant's browser reaches it (form links); empty = service_url.
+    # In the Docker stack the notebooks reach http://model:11000, the browser http://localhost:11000.
+    service_public_url: str = ""
 
     @field_validator("es_url", "kibana_url", "service_url", "jupyter_url")
     @classmethod
     def _urls(cls, value: str) -> str:
         return _check_http_url(value)
 
-    @field_validator("kibana_public_url")
+    @field_validator("kibana_public_url", "service_public_url")
     @classmethod
     def _optional_url(cls, value: str) -> str:
         return _check_http_url(value) if value else ""
@@ -68,6 +71,11 @@ class Settings(BaseSettings):
     def kibana_browser_url(self) -> str:
         """Where links for the participant's browser point (WORKSHOP_KIBANA_PUBLIC_URL)."""
         return self.kibana_public_url or self.kibana_url
+
+    @property
+    def service_browser_url(self) -> str:
+        """Where links to the prediction form point (WORKSHOP_SERVICE_PUBLIC_URL)."""
+        return self.service_public_url or self.service_url
 
     # Paths derived from WORKSHOP_HOME, so every module agrees on the layout.
     @property

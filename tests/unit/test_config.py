@@ -80,3 +80,16 @@ def test_env_example_documents_every_setting() -> None:
     for i, line in enumerate(lines):
         if line.startswith("WORKSHOP_") and not lines[i - 1].startswith("WORKSHOP_"):
             assert lines[i - 1].startswith("# "), f"no explanation above {line}"
+
+
+def test_browser_urls_fall_back_to_the_service_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKSHOP_SERVICE_URL", "http://model:11000")
+    monkeypatch.setenv("WORKSHOP_KIBANA_URL", "http://kibana:5601")
+    s = get_settings()
+    assert s.service_browser_url == "http://model:11000"
+    assert s.kibana_browser_url == "http://kibana:5601"
+    monkeypatch.setenv("WORKSHOP_SERVICE_PUBLIC_URL", "http://localhost:11000/")
+    monkeypatch.setenv("WORKSHOP_KIBANA_PUBLIC_URL", "http://localhost:5601")
+    s = get_settings()
+    assert s.service_browser_url == "http://localhost:11000"
+    assert s.kibana_browser_url == "http://localhost:5601"
