@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +29,18 @@ def missing(message: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"missing requirement (CI): {message}", pytrace=False)
     pytest.skip(message)
+
+
+def find_event(es: Any, prediction_id: str, timeout: float = 15.0) -> dict[str, Any] | None:
+    """The ``_source`` of one prediction event, waiting for it to be indexed; ``None`` if never."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        es.indices.refresh(index="model-*")
+        hits = es.search(index="model-*", query={"ids": {"values": [prediction_id]}})["hits"]
+        if hits["hits"]:
+            return dict(hits["hits"][0]["_source"])
+        time.sleep(0.3)
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -624,16 +624,7 @@ def _date_column(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values.astype("string").str[:10], format="%Y-%m-%d")
 
 
-TRAINING_COLUMNS = [
-    "date",
-    "item_nbr",
-    "product",
-    "family",
-    "class",
-    "perishable",
-    "onpromotion",
-    "unit_sales",
-]
+TRAINING_COLUMNS = dataset.COLUMNS  # curated rows have exactly the history's columns
 
 
 def curate(

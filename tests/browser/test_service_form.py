@@ -4,27 +4,16 @@ and find its event in the (embedded) search engine."""
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
 
+from tests.conftest import find_event
 from workshop.config import Settings
 from workshop.dataset import CATALOGUE
 from workshop.service_process import ServiceProcess
 
 pytestmark = pytest.mark.browser
-
-
-def find_event(es: Any, prediction_id: str, timeout: float = 15.0) -> dict[str, Any] | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        es.indices.refresh(index="model-*")
-        hits = es.search(index="model-*", query={"ids": {"values": [prediction_id]}})["hits"]
-        if hits["hits"]:
-            return dict(hits["hits"][0]["_source"])
-        time.sleep(0.3)
-    return None
 
 
 def test_form_predicts_and_the_event_reaches_the_engine(

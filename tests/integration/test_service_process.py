@@ -12,22 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import find_event, free_port
 from tests.integration.test_service import OK_BODY, register_copy, trained_home
 from workshop.config import Settings, get_settings
 from workshop.errors import StackError
 from workshop.service_process import ServiceProcess, ensure_service, service_health
-
-
-def find_event(es: Any, prediction_id: str, timeout: float = 15.0) -> dict[str, Any] | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        es.indices.refresh(index="model-*")
-        hits = es.search(index="model-*", query={"ids": {"values": [prediction_id]}})["hits"]
-        if hits["hits"]:
-            return dict(hits["hits"][0]["_source"])
-        time.sleep(0.3)
-    return None
 
 
 @pytest.fixture(scope="module")
