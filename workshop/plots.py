@@ -15,6 +15,7 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
@@ -37,6 +38,13 @@ FIELD_LABELS = {
     "item_nbr": "código do produto",
     "onpromotion": "em promoção",
 }
+
+
+def _date_axis(ax: Axes) -> None:
+    """Concise date ticks (2026, Fev, 03…) on the x axis."""
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
 def _label(field: str | None) -> str | None:
@@ -71,9 +79,7 @@ def events_over_time(frame: pd.DataFrame, *, title: str = "Eventos ao longo do t
         bottom += values
     if len(frame.columns) > 1:
         ax.legend(title=_label(frame.columns.name), fontsize="small")
-    locator = mdates.AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    _date_axis(ax)
     ax.set_title(title)
     ax.set_xlabel("Horário (UTC)")
     ax.set_ylabel("Eventos por intervalo")
@@ -338,9 +344,7 @@ def seasonality(
             pd.Timestamp(year, 12, 1), pd.Timestamp(year, 12, 31), color="#c62828", alpha=0.08
         )
     ax.axhline(1, color="grey", lw=0.8, ls="--")
-    locator = mdates.AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    _date_axis(ax)
     ax.set_title(title)
     ax.set_xlabel("Semana (faixas vermelhas: dezembro)")
     ax.set_ylabel("Vendas ÷ média do produto")
@@ -369,9 +373,7 @@ def holdout_forecast(holdout: pd.DataFrame, item_nbr: str, *, title: str | None 
     ax.scatter(
         promo["day"], promo["unit_sales"], color="#c62828", zorder=3, s=18, label="dia em promoção"
     )
-    locator = mdates.AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    _date_axis(ax)
     name = rows["product"].iloc[0] if "product" in rows and len(rows) else item_nbr
     ax.set_title(title or f"{name}: validação (últimas 8 semanas)")
     ax.set_xlabel("Data")
