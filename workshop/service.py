@@ -15,7 +15,6 @@ Bad input never becomes a 500: dates, products, fields, types, non-JSON bodies a
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 import threading
@@ -51,7 +50,6 @@ MAX_BODY_BYTES = 16 * 1024
 CHANNEL_HEADER = "X-Workshop-Channel"
 HTTP_CHANNELS = ("http", "simulator")  # what a client may ask for with the header
 POLL_INTERVAL_S = 1.0
-EVENT_BATCH_DELAY_S = 0.05
 API_FIELDS = ("date", "item_nbr", "product", "onpromotion")
 
 ASGIApp = Callable[
@@ -219,13 +217,6 @@ class PredictionService:
     ``single_thread`` (the server) runs the model with one OpenMP thread per calling thread; the
     widget leaves the kernel's settings alone.
 
-    ``batch_delay`` (the server): events emitted on the event loop are handed to the logger
-    together, at most ``batch_delay`` seconds after the first one (a list on the loop, like the
-    logger's own in-memory queue; drained on shutdown by :meth:`flush`). Without it, under
-    steady traffic the logger's worker thread wakes for every event and sends a bulk request of
-    one, and that work competes with the requests for the GIL (+25 % p50 measured); in bursts it
-    sends one bulk per burst. ``/health`` counts the events waiting here as ``queued``.
-
     ``log_events`` exists for ``benchmarks/service.py`` (event logging on/off on one server);
     participants always log.
     """
@@ -236,16 +227,12 @@ class PredictionService:
         logger: Any = None,
         *,
         single_thread: bool = False,
-        batch_delay: float = 0.0,
     ) -> None:
         self.settings = settings or get_settings()
         self.model = ModelHolder(self.settings)
         self._logger = logger
         self.single_thread = single_thread
-        self.batch_delay = batch_delay
         self.log_events = True
-        self._pending: list[Any] = []
-        self._drain_handle: asyncio.TimerHandle | None = None
 
     @property
     def logger(self) -> Any:
@@ -257,33 +244,9 @@ class PredictionService:
 
     def event_stats(self) -> dict[str, Any]:
         try:
-            stats = dict(self.logger.stats())
+            return dict(self.logger.stats())
         except Exception as exc:  # health must answer even if the logger is broken
             return {"state": "erro", "detail": str(exc)}
-        stats["queued"] = int(stats.get("queued", 0)) + len(self._pending)
-        return stats
-
-    def _emit(self, event: Any) -> None:
-        if self.batch_delay > 0:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # not on the event loop (widget, threadpool): hand over now
-                loop = None
-            if loop is not None:
-                self._pending.append(event)
-                if self._drain_handle is None:
-                    self._drain_handle = loop.call_later(self.batch_delay, self.drain)
-                return
-        self.logger.emit(event)
-
-    def drain(self) -> None:
-        """Hand the events waiting on the event loop to the logger (call on the loop)."""
-        if self._drain_handle is not None:
-            self._drain_handle.cancel()
-            self._drain_handle = None
-        pending, self._pending = self._pending, []
-        for event in pending:
-            self.logger.emit(event)
 
     def predict(
         self, question: PredictionInput, channel: str, max_age: float | None = None
@@ -305,7 +268,7 @@ class PredictionService:
                 onpromotion=question.onpromotion,
                 latency_ms=result.latency_ms,
             )
-            self._emit(event)
+            self.logger.emit(event)
             prediction_id = str(event.prediction_id)
         else:
             prediction_id = str(uuid.uuid4())
@@ -322,8 +285,7 @@ class PredictionService:
         }
 
     def flush(self, timeout: float = 5.0) -> None:
-        """Drain the events waiting here, then wait for the logger to deliver them."""
-        self.drain()
+        """Wait for the logger to deliver the events emitted so far."""
         if self._logger is not None:
             try:
                 self._logger.flush(timeout=timeout)
@@ -659,12 +621,10 @@ def _form_question(values: dict[str, str]) -> PredictionInput:
 def create_app(
     settings: Settings | None = None,
     logger: Any = None,
-    *,
-    event_batch_delay: float = EVENT_BATCH_DELAY_S,
 ) -> FastAPI:
-    """The service app. ``logger`` defaults to :func:`workshop.events.default_logger`;
-    ``event_batch_delay`` 0 hands every event to it at once (see :class:`PredictionService`)."""
-    service = PredictionService(settings, logger, single_thread=True, batch_delay=event_batch_delay)
+    """The service app. ``logger`` defaults to :func:`workshop.events.default_logger`, whose
+    worker batches the events (``EventLogger.linger``)."""
+    service = PredictionService(settings, logger, single_thread=True)
     products = [
         {
             "item_nbr": p.item_nbr,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -97,7 +96,7 @@ def spy(trained_settings: Settings) -> Iterator[SpyLogger]:
 @pytest.fixture(scope="module")
 def client(trained_settings: Settings, spy: SpyLogger) -> Iterator[TestClient]:
     # events handed to the logger at once, so a test can count them right after a response
-    app = service.create_app(trained_settings, logger=spy, event_batch_delay=0)
+    app = service.create_app(trained_settings, logger=spy)
     with TestClient(app) as test_client:
         yield test_client
 
@@ -391,7 +390,7 @@ def test_without_a_model_everything_says_so(
 ) -> None:
     settings = get_settings(home=tmp_path)
     before = len(spy.events)
-    with TestClient(service.create_app(settings, logger=spy, event_batch_delay=0)) as empty:
+    with TestClient(service.create_app(settings, logger=spy)) as empty:
         health = empty.get("/health")
         assert health.status_code == 503
         assert health.json()["model_loaded"] is False and health.json()["ok"] is False
@@ -408,30 +407,3 @@ def test_without_a_model_everything_says_so(
         # bad input is still a 4xx, not a 503 or a 500
         assert empty.post("/api/predict", json={**OK_BODY, "date": "x"}).status_code == 422
     assert len(spy.events) == before
-
-
-# --------------------------------------------------------------------------- event batching
-
-
-def test_batched_events_are_all_delivered_once(trained_settings: Settings, spy: SpyLogger) -> None:
-    """The server hands events to the logger in bursts: none lost, none doubled, counted in
-    /health while they wait, and drained when the app stops."""
-    before = len(spy.events)
-    app = service.create_app(trained_settings, logger=spy, event_batch_delay=30.0)
-    with TestClient(app) as batched:
-        ids = [batched.post("/api/predict", json=OK_BODY).json()["prediction_id"] for _ in range(5)]
-        assert len(spy.events) == before  # still waiting on the event loop
-        queued = batched.get("/health").json()["events"]["queued"]
-        assert queued >= 5
-    # shutting down drained them into the logger
-    assert [e.prediction_id for e in spy.events[before:]] == ids
-
-    app = service.create_app(trained_settings, logger=spy)  # the default delay (50 ms)
-    with TestClient(app) as batched:
-        more = [
-            batched.post("/api/predict", json=OK_BODY).json()["prediction_id"] for _ in range(3)
-        ]
-        deadline = time.monotonic() + 10
-        while len(spy.events) < before + 8 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert [e.prediction_id for e in spy.events[before + 5 :]] == more

@@ -173,6 +173,37 @@ def test_emit_flush_delivers_every_event_once(tmp_path: Path) -> None:
     logger.close()
 
 
+def test_steady_trickle_is_sent_in_batches_after_the_linger(tmp_path: Path) -> None:
+    """Events emitted one by one within the linger window go out as one bulk, not one each."""
+    transport = FakeTransport()
+    logger = ev.EventLogger(transport, tmp_path / "spool", linger=0.5)
+    try:
+        emitted = [make_event() for _ in range(20)]
+        for event in emitted:
+            logger.emit(event)
+            time.sleep(0.005)  # a steady trickle, like requests to the service
+        deadline = time.monotonic() + 10
+        while sum(transport.ids().values()) < 20 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert set(transport.ids()) == {e.prediction_id for e in emitted}
+        assert transport.calls <= 2, f"{transport.calls} bulk requests for 20 events"
+    finally:
+        logger.close()
+
+
+def test_flush_does_not_wait_for_the_linger(tmp_path: Path) -> None:
+    transport = FakeTransport()
+    logger = ev.EventLogger(transport, tmp_path / "spool", linger=30.0)
+    try:
+        logger.emit(make_event())
+        started = time.monotonic()
+        assert logger.flush(timeout=10)
+        assert time.monotonic() - started < 5, "flush waited for the 30 s linger"
+        assert sum(transport.ids().values()) == 1
+    finally:
+        logger.close(timeout=5)
+
+
 def test_emit_returns_at_once_while_transport_hangs(tmp_path: Path) -> None:
     transport = FakeTransport()
     transport.gate.clear()  # every send blocks
