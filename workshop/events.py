@@ -52,7 +52,7 @@ from fluent.sender import EventTime, FluentSender
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from workshop.config import EventTransport, Settings, get_settings
-from workshop.errors import InvalidInputError, StackError
+from workshop.errors import InvalidInputError
 
 log = logging.getLogger(__name__)
 
@@ -302,7 +302,12 @@ class ElasticsearchTransport:
                 self._settings, url=self.url, request_timeout=self._request_timeout
             )
             # One attempt per call: the logger has its own retry (spool + replay with backoff).
-            self._client = client.options(max_retries=0)
+            client = client.options(max_retries=0)
+            if self.index_prefix == self._settings.index_prefix:
+                # After an engine restart (the embedded one forgets everything) the template
+                # must be back before the first event, or model-… gets guessed field types.
+                stack.ensure_template(client)
+            self._client = client
         return self._client
 
     def _actions(
@@ -1289,10 +1294,9 @@ def count_events(
             allow_no_indices=True,
         )
     except Exception as exc:
-        raise StackError(
-            f"Não consegui contar os eventos em {settings.index_pattern} ({exc}). "
-            "Confira o Elasticsearch com `workshop doctor`."
-        ) from exc
+        from workshop.stack import es_error
+
+        raise es_error(exc, f"contar os eventos em {settings.index_pattern}", settings) from None
     return int(resp["count"])
 
 

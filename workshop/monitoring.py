@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from workshop.config import Settings, get_settings
 from workshop.errors import InvalidInputError, ModelNotFoundError, StackError, WorkshopError
-from workshop.stack import connect
+from workshop.stack import connect, es_error
 
 DISCOVER_COLUMNS = [
     "@timestamp",
@@ -53,14 +53,17 @@ def latest_events(
     settings = get_settings()
     es = es or connect(settings)
     columns = columns or DISCOVER_COLUMNS
-    resp: Any = es.search(
-        index=settings.index_pattern,
-        size=n,
-        sort=[{"@timestamp": "desc"}],
-        source=columns,
-        ignore_unavailable=True,
-        allow_no_indices=True,
-    )
+    try:
+        resp: Any = es.search(
+            index=settings.index_pattern,
+            size=n,
+            sort=[{"@timestamp": "desc"}],
+            source=columns,
+            ignore_unavailable=True,
+            allow_no_indices=True,
+        )
+    except Exception as exc:
+        raise es_error(exc, "buscar os eventos mais recentes", settings) from None
     rows = [hit["_source"] for hit in resp["hits"]["hits"]]
     frame = pd.DataFrame(rows, columns=columns)
     if not frame.empty:

@@ -257,6 +257,8 @@ def embedded_up(settings: Settings | None = None, timeout: float = 30.0) -> Embe
         if engine_info(url, timeout=1.0):
             record = EmbeddedRecord(proc.pid, url, datetime.now(UTC).isoformat(), str(log_path))
             _record_path(settings).write_text(json.dumps(asdict(record)))
+            # A new engine is empty: give it the template before anything writes an event.
+            install_template(connect(settings, url=url))
             return EmbeddedStatus(
                 True, url, proc.pid, f"Motor embutido iniciado em {url} (pid {proc.pid})."
             )
@@ -314,6 +316,51 @@ def install_template(es: Elasticsearch | None = None) -> dict[str, Any]:
         "action": "updated" if existed else "created",
         "fields": sorted(body["template"]["mappings"]["properties"]),
     }
+
+
+def es_error(exc: Exception, doing: str, settings: Settings | None = None) -> StackError:
+    """A pt-BR :class:`StackError` for a failed Elasticsearch call, saying what went wrong.
+
+    ``doing`` completes "Não consegui …" (e.g. "consultar os eventos"). A server that does not
+    answer, a refused query and indices created without the template get different advice.
+    """
+    from elastic_transport import ConnectionError as TransportConnectionError
+    from elastic_transport import ConnectionTimeout
+    from elasticsearch import ApiError
+
+    url = (settings or get_settings()).es_url
+    if isinstance(exc, TransportConnectionError | ConnectionTimeout):
+        return StackError(
+            f"Não consegui {doing}: o Elasticsearch em {url} não respondeu. "
+            f"Rode `workshop doctor` (e, sem Docker, `workshop embedded up`)."
+        )
+    if isinstance(exc, ApiError):
+        text = str(exc)
+        if "Text fields are not optimised" in text or "fielddata" in text:
+            return StackError(
+                f"Não consegui {doing}: há índices model-* criados sem o template de campos "
+                "(campos como `product` viraram texto). Rode `workshop setup` e apague os índices "
+                "afetados — no motor embutido, `workshop embedded down` e `up` recomeçam do zero."
+            )
+        reason = exc.message if isinstance(exc.message, str) else type(exc).__name__
+        return StackError(
+            f"Não consegui {doing}: o Elasticsearch em {url} recusou o pedido "
+            f"(HTTP {exc.meta.status}: {reason})."
+        )
+    return StackError(f"Não consegui {doing} no Elasticsearch em {url} ({exc}).")
+
+
+def ensure_template(es: Elasticsearch) -> bool:
+    """Install the ``model-*`` template when it is missing; True when it was installed now.
+
+    The embedded engine keeps nothing across a restart: without this, the first event written
+    after ``workshop embedded up`` would create ``model-…`` with guessed types (``product`` as
+    text), and every terms aggregation on it would fail.
+    """
+    if es.indices.exists_index_template(name=TEMPLATE_NAME):
+        return False
+    install_template(es)
+    return True
 
 
 # --------------------------------------------------------------------------- doctor
@@ -454,6 +501,7 @@ def ensure_engine(settings: Settings | None = None) -> str:
     settings = settings or get_settings()
     info = engine_info(settings.es_url)
     if info is not None:
+        ensure_template(connect(settings))
         flavour = "o motor embutido" if is_embedded_info(info) else "o Elasticsearch"
         return f"Usando {flavour} que já responde em {settings.es_url}."
     status = embedded_up(settings)

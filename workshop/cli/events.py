@@ -9,7 +9,7 @@ import typer
 from workshop import events as ev
 from workshop.cli._app import JSON_OPTION, app, print_json
 from workshop.config import get_settings
-from workshop.errors import InvalidInputError, StackError
+from workshop.errors import InvalidInputError
 
 events_app = typer.Typer(
     help="Eventos de predição (model-*) e o spool local.", no_args_is_help=True
@@ -27,7 +27,9 @@ def _by_channel(es: Any, index: str) -> dict[str, int]:
             allow_no_indices=True,
         )
     except Exception as exc:
-        raise StackError(f"Não consegui consultar {index} ({exc}).") from exc
+        from workshop.stack import es_error
+
+        raise es_error(exc, f"consultar {index}") from None
     buckets = resp.get("aggregations", {}).get("canais", {}).get("buckets", [])
     return {b["key"]: int(b["doc_count"]) for b in buckets}
 

@@ -9,10 +9,8 @@ import typer
 from elastic_transport import TransportError
 from elasticsearch import ApiError
 
-from workshop import monitoring
+from workshop import monitoring, stack
 from workshop.cli._app import JSON_OPTION, app, print_json
-from workshop.config import get_settings
-from workshop.errors import StackError
 
 monitor = typer.Typer(help="Monitoramento: contagens, latência e drift dos eventos.")
 app.add_typer(monitor, name="monitor")
@@ -101,9 +99,5 @@ def report(
     try:
         data = monitoring.report(window, version=version)
     except (ApiError, TransportError) as exc:
-        url = get_settings().es_url
-        raise StackError(
-            f"Não consegui consultar o Elasticsearch em {url} ({exc.__class__.__name__}). "
-            "Rode `workshop doctor` para ver o que está fora do ar."
-        ) from None
+        raise stack.es_error(exc, "montar o relatório") from None
     print_json(data) if json_out else typer.echo(format_report(data))
