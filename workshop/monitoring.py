@@ -1105,6 +1105,10 @@ def drift_report(
 # =========================================================================== the key figures
 
 
+#: Below this many events in a window, PSI readings swing by chance (shown as a warning).
+MIN_EVENTS_FOR_DRIFT = 200
+
+
 def report(
     start: TimeLike | TimeWindow = "1h",
     end: TimeLike | None = None,
@@ -1133,9 +1137,17 @@ def report(
         try:
             drift = drift_report(window, reference=version, es=client).to_dict()
         except ModelNotFoundError as exc:
+            if version is not None:
+                raise  # the participant named a version that does not exist
             drift_error = str(exc)
     else:
         drift_error = "Nenhum evento na janela."
+    drift_warning = None
+    if drift is not None and total < MIN_EVENTS_FOR_DRIFT:
+        drift_warning = (
+            f"Poucos eventos ({total}): com menos de {MIN_EVENTS_FOR_DRIFT}, o PSI varia muito "
+            "por acaso — trate a leitura como indicativa."
+        )
     return {
         "window": window.to_dict(),
         "total": total,
@@ -1147,4 +1159,5 @@ def report(
         },
         "drift": drift,
         "drift_error": drift_error,
+        "drift_warning": drift_warning,
     }

@@ -395,18 +395,19 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
     if tcp_reachable(settings.fluentd_host, settings.fluentd_port):
         checks.append(Check("fluentd", True, fluentd_url, "porta aberta"))
     else:
-        embedded_note = (
-            " (no modo sem Docker os eventos vão direto ao Elasticsearch: normal)"
-            if settings.event_transport != "fluentd"
-            else ""
-        )
+        uses_fluentd = settings.event_transport == "fluentd"
         checks.append(
             Check(
                 "fluentd",
                 False,
                 fluentd_url,
-                "porta fechada" + embedded_note,
-                "rode `docker compose up -d fluentd`",
+                "porta fechada"
+                + (
+                    ""
+                    if uses_fluentd
+                    else " (normal sem Docker: eventos vão direto ao Elasticsearch)"
+                ),
+                "rode `docker compose up -d fluentd`" if uses_fluentd else "",
             )
         )
 
@@ -429,7 +430,7 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
                 False,
                 settings.kibana_url,
                 "não respondeu (no modo sem Docker não há Kibana)",
-                "rode `docker compose up -d kibana`",
+                "só existe com Docker: `docker compose up -d kibana`",
             )
         )
 

@@ -112,3 +112,22 @@ def test_report_with_a_trained_model_has_drift_against_its_card(
     text = run_cli("--since", START.isoformat(), "--until", END.isoformat(), env=env).stdout
     assert f"Drift em relação ao treino do modelo {version}" in text
     assert "Leitura geral: agir" in text
+    # 400 events: enough for a reading without the small-sample warning
+    assert "Poucos eventos" not in text
+    unknown = run_cli(
+        "--since", START.isoformat(), "--until", END.isoformat(), "--version", "v99", env=env
+    )
+    assert unknown.returncode == 1
+    assert "v99" in unknown.stderr and "Traceback" not in unknown.stderr
+    small_start = START + timedelta(minutes=30)
+    small = run_cli(
+        "--since",
+        small_start.isoformat(),
+        "--until",
+        (small_start + timedelta(minutes=10)).isoformat(),
+        "--json",
+        env=env,
+    )
+    data = json.loads(small.stdout.strip().splitlines()[-1])
+    assert 0 < data["total"] < 200
+    assert "Poucos eventos" in data["drift_warning"]

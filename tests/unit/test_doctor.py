@@ -131,3 +131,16 @@ def test_doctor_reads_the_503_bodies_of_a_service_without_model_and_a_starting_k
     assert not checks["kibana"].ok
     assert checks["kibana"].detail == "status unavailable"
     assert "aguarde" in checks["kibana"].hint
+
+
+def test_without_docker_fluentd_is_not_something_to_fix(tmp_path, monkeypatch) -> None:
+    for key, value in _down_env(tmp_path).items():
+        if key.startswith("WORKSHOP_"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("WORKSHOP_EVENT_TRANSPORT", "elasticsearch")
+    checks = {c.component: c for c in stack.run_checks(get_settings())}
+    assert "normal sem Docker" in checks["fluentd"].detail
+    assert checks["fluentd"].hint == ""
+    monkeypatch.setenv("WORKSHOP_EVENT_TRANSPORT", "fluentd")
+    checks = {c.component: c for c in stack.run_checks(get_settings())}
+    assert "docker compose up -d fluentd" in checks["fluentd"].hint

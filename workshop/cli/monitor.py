@@ -78,6 +78,8 @@ def format_report(data: dict[str, Any]) -> str:
             f" · p = {_pvalue(ks['pvalue'])} → {ks['reading']}"
         )
     lines.append(f"Leitura geral: {drift['worst']}")
+    if data.get("drift_warning"):
+        lines.append(f"Atenção: {data['drift_warning']}")
     return "\n".join(lines)
 
 
