@@ -30,7 +30,7 @@ WORKDIR /app
 #    resolve for the package), plus the build backend for step 2. Cached until pyproject changes.
 COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt "setuptools>=69" wheel \
+ && pip install -r /tmp/requirements.txt "setuptools>=77" wheel \
  && rm /tmp/requirements.txt
 
 # 2) The source, then the package itself without dependencies (already there). Editable, so that

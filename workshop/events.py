@@ -827,10 +827,11 @@ def replay(settings: Settings | None = None, *, progress: bool = False) -> Repla
     spool = Spool(settings.spool_dir)
     transport = make_transport(settings)
     bar = None
-    if progress:
+    pending = spool.size()
+    if progress and pending:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=spool.size(), desc="Reenviando o spool", unit="evento")
+        bar = tqdm(total=pending, desc="Reenviando o spool", unit=" eventos")
     try:
         return replay_spool(spool, transport, on_progress=bar.update if bar else None)
     finally:
@@ -1057,6 +1058,7 @@ class EventLogger:
     def _set_ok(self) -> None:
         if self._degraded:
             log.warning("Transporte de eventos %s de volta.", self.transport.name)
+            self.last_error = None  # /health shows an error only while it is current
         self._degraded = False
         self._backoff = self.retry_min
 

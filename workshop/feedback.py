@@ -335,7 +335,7 @@ def label_events(
     if pending:
         ensure_label_mapping(es, settings)
     labelled = unknown = 0
-    bar = tqdm(total=pending, desc="Rotulando eventos", unit="evento", disable=not progress)
+    bar = tqdm(total=pending, desc="Rotulando eventos", unit=" eventos", disable=not progress)
     fields = ["date", "item_nbr", "onpromotion", "prediction"]
     for hits in _scan(es, settings, _pending_query(as_of, future=False), fields, page):
         actions, n_unknown = _label_actions(hits, regime=regime, seed=seed)
@@ -431,6 +431,7 @@ def live_error(
     by: str | list[str] | None = "family",
     start: date | str | None = None,
     end: date | str | None = None,
+    logged_since: datetime | str | None = None,
     es: Elasticsearch | None = None,
     settings: Settings | None = None,
 ) -> pd.DataFrame:
@@ -439,7 +440,9 @@ def live_error(
     One row per bucket: ``period`` (first day of the target day/week, when ``interval`` is
     ``"day"``/``"week"``), the ``by`` columns (``family``, ``model_version``…), ``n``, ``mae``,
     ``nwrmsle``, ``mean_prediction`` and ``mean_actual``. ``start``/``end`` (inclusive) restrict
-    target dates. Empty frame (same columns) when nothing is labelled yet.
+    target dates; ``logged_since`` keeps only events logged (``@timestamp``) from that moment on,
+    e.g. one scenario's traffic without what earlier notebooks logged for the same days.
+    Empty frame (same columns) when nothing is labelled yet.
     """
     settings = settings or get_settings()
     es = es or connect(settings)
@@ -469,6 +472,10 @@ def live_error(
         bounds["lte"] = parse_day(end).isoformat()
     if bounds:
         filters.append({"range": {"date": {**bounds, "format": "yyyy-MM-dd"}}})
+    if logged_since is not None:
+        since = pd.Timestamp(logged_since)
+        since = since.tz_localize("UTC") if since.tzinfo is None else since.tz_convert("UTC")
+        filters.append({"range": {"@timestamp": {"gte": since.isoformat()}}})
     metrics = ERROR_AGGS
     columns = (["period"] if interval else []) + groups
     out_columns = [*columns, "n", "mae", "nwrmsle", "mean_prediction", "mean_actual"]

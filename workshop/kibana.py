@@ -132,6 +132,7 @@ def wait_for_kibana(
         total=round(timeout),
         desc="Aguardando o Kibana",
         unit="s",
+        bar_format="{desc}: {n:.0f}/{total} s",  # elapsed seconds, not a rate
         disable=not progress or status.available,
         leave=False,
     ) as bar:

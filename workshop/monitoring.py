@@ -331,7 +331,7 @@ def events(
                 total = int(resp["hits"]["total"]["value"])
                 show = progress if progress is not None else total >= PROGRESS_FROM
                 if show:
-                    bar = tqdm(total=total, desc="Baixando eventos", unit="evento")
+                    bar = tqdm(total=total, desc="Baixando eventos", unit=" eventos")
             pages += 1
             rows.extend(hit.get("_source", {}) for hit in hits)
             if bar is not None:

@@ -149,6 +149,11 @@ def test_live_error_aggregations_match_pandas(es, prefix) -> None:
     )
     with pytest.raises(feedback.InvalidInputError):
         feedback.live_error(by="colour", es=es)
+    # logged_since: only events logged from that moment on (make_events logs event i on
+    # 2026-01-0{1 + i % 3} at 12:00 UTC, so from Jan 2 on are those with i % 3 != 0)
+    since = feedback.live_error(interval=None, by=None, logged_since="2026-01-02T00:00:00", es=es)
+    later = {pid for pid in events["prediction_id"] if int(pid.rsplit("-", 1)[1]) % 3 != 0}
+    assert int(since["n"].iloc[0]) == len(later) > 0
 
 
 def test_curation_from_elasticsearch(es, prefix) -> None:

@@ -252,6 +252,7 @@ def test_failure_spools_then_replays_without_loss(tmp_path: Path) -> None:
     assert max(counts.values()) == 1
     stats = logger.stats()
     assert stats["state"] == "ok" and stats["spool_size"] == 0
+    assert stats["last_error"] is None  # cleared once the transport is back
     # events emitted while the logger still waits out its back-off also go through the spool
     assert stats["sent"] + stats["replayed"] == 300 and stats["replayed"] >= 150
     logger.close()
