@@ -494,7 +494,13 @@ form { display: grid; grid-template-columns: 9rem 1fr; gap: .8rem 1rem; align-it
 label.check { grid-column: 2; }
 button { grid-column: 2; justify-self: start; padding: .5rem 1.6rem; font-size: 1rem;
          background: #0b63ce; color: #fff; border: 0; border-radius: 4px; cursor: pointer; }
-input, select { font-size: 1rem; padding: .3rem; }
+input, select { font-size: 1rem; padding: .3rem; min-width: 0; max-width: 100%; }
+dd { overflow-wrap: anywhere; }
+@media (max-width: 32rem) {  /* phones: one column */
+  main { margin: 0; padding: 1rem; border-radius: 0; }
+  form, dl { grid-template-columns: 1fr; }
+  label.check, button { grid-column: 1; }
+}
 .resultado { margin-top: 1.5rem; padding: 1rem 1.2rem; background: #eaf6ec;
              border-left: 4px solid #2e8540; }
 .valor { font-size: 1.6rem; margin: .2rem 0 .8rem; }
