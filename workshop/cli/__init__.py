@@ -12,6 +12,7 @@ import typer
 
 from workshop.cli import demo, events, feedback, kibana, models, monitor, serve, stack  # noqa: F401  (registers the commands)
 from workshop.cli._app import app
+from workshop.cli._usage import UsageError, usage_message
 from workshop.errors import WorkshopError
 
 __all__ = ["app", "main"]
@@ -20,7 +21,18 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Console-script entry point: participant errors become a pt-BR message and exit 1."""
     try:
-        app()
+        code = app(standalone_mode=False, prog_name="workshop")
     except WorkshopError as exc:
         typer.secho(f"Erro: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(1)
+    except UsageError as exc:
+        message = usage_message(exc)
+        if message.startswith("Usage:"):
+            typer.echo(message, err=True)
+        else:
+            typer.secho(f"Erro: {message}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.secho("Interrompido.", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
