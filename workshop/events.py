@@ -845,8 +845,10 @@ def replay(settings: Settings | None = None, *, progress: bool = False) -> Repla
 _WAKE = object()  # queue item that only wakes the worker (flush / close)
 
 
-# How long the worker lets a batch form after the first event (see EventLogger._linger).
-DEFAULT_LINGER_S = 0.05
+# How long the worker lets a batch form after the first event (see EventLogger._linger). 250 ms:
+# benchmarks/service.py gave logging_overhead_ratio 1.04-1.09 (50 ms: 1.09-1.13); events still
+# leave the process well within Fluentd's own 1 s flush interval.
+DEFAULT_LINGER_S = 0.25
 
 
 class EventLogger:
