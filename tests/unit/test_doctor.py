@@ -53,22 +53,7 @@ def test_doctor_table_says_what_to_do(tmp_path, monkeypatch) -> None:
 
 def test_doctor_exit_code_is_zero_when_elasticsearch_answers(tmp_path, monkeypatch) -> None:
     """Only Elasticsearch decides the exit code: the others are optional in embedded mode."""
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-    from threading import Thread
-
-    class FakeES(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = json.dumps({"cluster_name": "x", "version": {"number": "8.19.3"}}).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), FakeES)
-    Thread(target=server.serve_forever, daemon=True).start()
+    server = _json_server({"/": (200, {"cluster_name": "x", "version": {"number": "8.19.3"}})})
     try:
         env = _down_env(tmp_path)
         env["WORKSHOP_ES_URL"] = f"http://127.0.0.1:{server.server_port}"
