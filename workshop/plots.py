@@ -8,8 +8,9 @@ and scripts and tests don't accumulate open figures.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
@@ -40,11 +41,36 @@ FIELD_LABELS = {
 }
 
 
+_PT_MONTHS = dict(
+    zip(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+        ["jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez"],
+        strict=True,
+    )
+)
+_MONTH_RE = re.compile(r"\b(" + "|".join(_PT_MONTHS) + r")\b")
+
+
+def pt_br_months(text: str) -> str:
+    """English month abbreviations (matplotlib's C-locale ``%b``) in pt-BR: Oct → out."""
+    return _MONTH_RE.sub(lambda m: _PT_MONTHS[m.group(1)], text)
+
+
+class _PtBrConciseDateFormatter(mdates.ConciseDateFormatter):
+    """ConciseDateFormatter with pt-BR month names, whatever the machine's locale."""
+
+    def format_ticks(self, values: Any) -> list[str]:
+        return [pt_br_months(label) for label in super().format_ticks(values)]
+
+    def get_offset(self) -> str:
+        return pt_br_months(super().get_offset())
+
+
 def _date_axis(ax: Axes) -> None:
-    """Concise date ticks (2026, Fev, 03…) on the x axis."""
+    """Concise date ticks (2026, fev, 03…) on the x axis, month names in pt-BR."""
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(_PtBrConciseDateFormatter(locator))
 
 
 def _label(field: str | None) -> str | None:
