@@ -63,6 +63,16 @@ def parameters_for(notebook: Path, parameters: dict[str, Any]) -> dict[str, Any]
     return {k: v for k, v in parameters.items() if k in declared}
 
 
+def _kernel_options() -> dict[str, Any]:
+    """Talk to the kernel over Unix sockets (IPC) where there are some: over TCP, ipykernel warns
+    at every start that the traffic is unencrypted, which alarms participants for nothing."""
+    if os.name != "posix":
+        return {}
+    from traitlets.config import Config
+
+    return {"config": Config({"KernelManager": {"transport": "ipc"}})}
+
+
 def execute_notebook(
     notebook: Path, output: Path, parameters: dict[str, Any], progress_bar: bool = True
 ) -> None:
@@ -80,6 +90,7 @@ def execute_notebook(
             progress_bar=progress_bar,
             log_output=False,
             request_save_on_cell_execute=True,
+            **_kernel_options(),
         )
     except PapermillExecutionError as exc:
         source = (exc.source or "").strip().splitlines()
