@@ -1,0 +1,185 @@
+"""Unit tests of workshop.events.logger: emit, batching, flush, close, the default logger."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.unit.events.fakes import FakeTransport, make_event
+from workshop import events as ev
+from workshop.events import logger as ev_logger
+
+
+def test_emit_flush_delivers_every_event_once(tmp_path: Path) -> None:
+    transport = FakeTransport()
+    logger = ev.EventLogger(transport, tmp_path / "spool", batch_size=64)
+    emitted = [make_event() for _ in range(1000)]
+    for event in emitted:
+        logger.emit(event)
+    assert logger.flush(timeout=10)
+    counts = transport.ids()
+    assert set(counts) == {e.prediction_id for e in emitted}
+    assert max(counts.values()) == 1
+    stats = logger.stats()
+    assert stats == {
+        "transport": "fake",
+        "state": "ok",
+        "sent": 1000,
+        "spooled": 0,
+        "replayed": 0,
+        "failed": 0,
+        "queued": 0,
+        "spool_size": 0,
+        "last_error": None,
+    }
+    logger.close()
+
+
+def test_steady_trickle_is_sent_in_batches_after_the_linger(tmp_path: Path) -> None:
+    """Events emitted one by one within the linger window go out as one bulk, not one each."""
+    transport = FakeTransport()
+    logger = ev.EventLogger(transport, tmp_path / "spool", linger=0.5)
+    try:
+        emitted = [make_event() for _ in range(20)]
+        for event in emitted:
+            logger.emit(event)
+            time.sleep(0.005)  # a steady trickle, like requests to the service
+        deadline = time.monotonic() + 10
+        while sum(transport.ids().values()) < 20 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert set(transport.ids()) == {e.prediction_id for e in emitted}
+        assert transport.calls <= 2, f"{transport.calls} bulk requests for 20 events"
+    finally:
+        logger.close()
+
+
+def test_flush_does_not_wait_for_the_linger(tmp_path: Path) -> None:
+    transport = FakeTransport()
+    logger = ev.EventLogger(transport, tmp_path / "spool", linger=30.0)
+    try:
+        logger.emit(make_event())
+        started = time.monotonic()
+        assert logger.flush(timeout=10)
+        assert time.monotonic() - started < 5, "flush waited for the 30 s linger"
+        assert sum(transport.ids().values()) == 1
+    finally:
+        logger.close(timeout=5)
+
+
+def test_emit_returns_at_once_while_transport_hangs(tmp_path: Path) -> None:
+    transport = FakeTransport()
+    transport.gate.clear()  # every send blocks
+    logger = ev.EventLogger(transport, tmp_path / "spool", queue_size=100, batch_size=10)
+    started = time.monotonic()
+    for _ in range(500):
+        logger.emit(make_event())
+    assert time.monotonic() - started < 2.0  # 500 emits never waited for the transport
+    transport.gate.set()
+    assert logger.flush(timeout=10)
+    stats = logger.stats()
+    # the queue (100) overflowed: the rest went to the spool, then was replayed
+    assert stats["spooled"] > 0
+    assert stats["sent"] + stats["replayed"] == 500
+    assert sum(transport.ids().values()) == 500
+    logger.close()
+
+
+def test_failure_spools_then_replays_without_loss(tmp_path: Path) -> None:
+    transport = FakeTransport()
+    logger = ev.EventLogger(transport, tmp_path / "spool", batch_size=20, retry_min=0.05)
+    first = [make_event() for _ in range(100)]
+    for event in first:
+        logger.emit(event)
+    assert logger.flush(timeout=5)
+    transport.up = False
+    down = [make_event() for _ in range(150)]
+    for event in down:
+        logger.emit(event)
+    assert not logger.flush(timeout=2)  # transport down: events wait in the spool
+    stats = logger.stats()
+    assert stats["state"] == "degraded"
+    assert stats["spool_size"] == 150 and stats["spooled"] == 150
+    assert "down" in stats["last_error"]
+    spool_lines = (tmp_path / "spool" / "events.jsonl").read_text().splitlines()
+    assert {json.loads(line)["prediction_id"] for line in spool_lines} == {
+        e.prediction_id for e in down
+    }
+    transport.up = True
+    after = [make_event() for _ in range(50)]
+    for event in after:
+        logger.emit(event)
+    assert logger.flush(timeout=10)
+    counts = transport.ids()
+    assert set(counts) == {e.prediction_id for e in first + down + after}
+    assert max(counts.values()) == 1
+    stats = logger.stats()
+    assert stats["state"] == "ok" and stats["spool_size"] == 0
+    assert stats["last_error"] is None  # cleared once the transport is back
+    # events emitted while the logger still waits out its back-off also go through the spool
+    assert stats["sent"] + stats["replayed"] == 300 and stats["replayed"] >= 150
+    logger.close()
+
+
+def test_emit_never_raises_and_bad_events_are_kept(tmp_path: Path) -> None:
+    transport = FakeTransport()
+    logger = ev.EventLogger(transport, tmp_path / "spool")
+    logger.emit(object())  # type: ignore[arg-type]
+    logger.emit({"no": "id"})
+    logger.emit(make_event())
+    assert logger.flush(timeout=5)
+    stats = logger.stats()
+    assert stats["failed"] == 2 and stats["sent"] == 1
+    rejected = (tmp_path / "spool" / "rejected.jsonl").read_text().splitlines()
+    assert len(rejected) == 2
+    assert all("reason" in json.loads(line) for line in rejected)
+    logger.close()
+
+
+def test_close_spools_what_the_transport_did_not_take(tmp_path: Path) -> None:
+    transport = FakeTransport()
+    transport.gate.clear()
+    logger = ev.EventLogger(transport, tmp_path / "spool", batch_size=10)
+    emitted = [make_event() for _ in range(200)]
+    for event in emitted:
+        logger.emit(event)
+    logger.close(timeout=0.5)  # the worker hangs in send(): everything must reach the disk
+    spool = ev.Spool(tmp_path / "spool")
+    on_disk = {json.loads(line)["prediction_id"] for line in spool.pending.read_text().splitlines()}
+    assert on_disk == {e.prediction_id for e in emitted}
+    late = make_event()
+    logger.emit(late)  # after close: still kept
+    assert late.prediction_id in spool.pending.read_text()
+    transport.gate.set()
+
+
+def test_next_start_replays_the_spool(tmp_path: Path) -> None:
+    down = FakeTransport()
+    down.up = False
+    logger = ev.EventLogger(down, tmp_path / "spool")
+    emitted = [make_event() for _ in range(30)]
+    for event in emitted:
+        logger.emit(event)
+    logger.close()
+    assert ev.Spool(tmp_path / "spool").size() == 30
+    up = FakeTransport()
+    logger = ev.EventLogger(up, tmp_path / "spool")
+    assert logger.flush(timeout=5)
+    assert set(up.ids()) == {e.prediction_id for e in emitted}
+    assert logger.stats()["replayed"] == 30
+    logger.close()
+
+
+def test_default_logger_is_one_per_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path))
+    monkeypatch.setenv("WORKSHOP_EVENT_TRANSPORT", "jsonl")
+    monkeypatch.setattr(ev_logger, "_default", None)
+    logger = ev.default_logger()
+    assert ev.default_logger() is logger
+    logger.emit(make_event())
+    assert logger.flush(timeout=5)
+    assert logger.stats()["transport"] == "jsonl" and logger.stats()["sent"] == 1
+    ev_logger._close_default()
+    assert ev_logger._default is None

@@ -1,0 +1,83 @@
+"""Unit tests of workshop.events.schema: the event, its document and its index."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.unit.events.fakes import FakeProduct, make_event
+from workshop import events as ev
+from workshop.errors import InvalidInputError
+
+
+def test_create_fills_id_and_utc_timestamp() -> None:
+    before = dt.datetime.now(dt.UTC)
+    event = make_event()
+    assert uuid.UUID(event.prediction_id).version == 4
+    assert event.timestamp.tzinfo is not None
+    assert before <= event.timestamp <= dt.datetime.now(dt.UTC)
+    assert event.date == dt.date(2025, 3, 1)
+    assert event.channel is ev.Channel.HTTP
+    assert (event.item_nbr, event.product, event.family) == (
+        "103520",
+        "Leite integral 1L",
+        "LATICÍNIOS",
+    )
+
+
+def test_document_has_exactly_the_design_fields() -> None:
+    stamp = dt.datetime(2025, 3, 1, 23, 30, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=-3)))
+    doc = make_event(timestamp=stamp).to_document()
+    assert doc == {
+        "@timestamp": "2025-03-02T02:30:00.123456Z",
+        "prediction_id": doc["prediction_id"],
+        "model_version": "v1",
+        "channel": "http",
+        "date": "2025-03-01",
+        "item_nbr": "103520",
+        "product": "Leite integral 1L",
+        "family": "LATICÍNIOS",
+        "onpromotion": True,
+        "prediction": 4.5,
+        "latency_ms": 1.25,
+    }
+    json.dumps(doc)  # plain JSON types only
+
+
+def test_document_round_trip_and_alias() -> None:
+    event = make_event()
+    doc = event.to_document()
+    assert ev.PredictionEvent.from_document(doc) == event
+    labelled = dict(doc, actual=3.0, abs_error=1.5, labeled_at="2025-03-05T10:00:00Z")
+    back = ev.PredictionEvent.from_document(labelled)
+    assert back.actual == 3.0 and back.labeled_at == dt.datetime(2025, 3, 5, 10, tzinfo=dt.UTC)
+    assert back.to_document()["labeled_at"] == "2025-03-05T10:00:00.000000Z"
+    assert ev.PredictionEvent.model_fields["timestamp"].alias == "@timestamp"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"channel": "email"},
+        {"date": "2025-02-30"},
+        {"prediction": float("nan")},
+        {"latency_ms": -1.0},
+        {"product": FakeProduct(item_nbr="abc")},
+        {"model_version": ""},
+    ],
+)
+def test_invalid_event_raises_pt_br(overrides: dict[str, Any]) -> None:
+    with pytest.raises(InvalidInputError, match="Evento de predição inválido"):
+        make_event(**overrides)
+
+
+def test_index_name_uses_utc_day() -> None:
+    late_in_sao_paulo = dt.datetime(2025, 12, 31, 22, 0, tzinfo=dt.timezone(dt.timedelta(hours=-3)))
+    assert ev.index_name(late_in_sao_paulo) == "model-2026.01.01"
+    assert ev.index_name(dt.datetime(2025, 1, 2, 3, 4)) == "model-2025.01.02"  # naive = UTC
+    assert ev.index_name("2025-01-02T23:59:59.999999Z", prefix="x") == "x-2025.01.02"
+    assert ev.index_name("2025-01-02T23:00:00-03:00") == "model-2025.01.03"

@@ -1,0 +1,74 @@
+"""Checking arrival: how many events the engine holds, and waiting for them to land."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from workshop.config import Settings, get_settings
+from workshop.events.schema import _iso_utc
+
+
+def count_events(
+    es: Any = None,
+    *,
+    settings: Settings | None = None,
+    channel: str | None = None,
+    since: dt.datetime | None = None,
+    ids: Iterable[str] | None = None,
+    refresh: bool = True,
+) -> int:
+    """How many events are in ``model-*`` (optionally of one channel, since a time, or with
+    these prediction ids). Refreshes the indices first so just-written events count."""
+    from workshop import stack
+
+    settings = settings or get_settings()
+    es = es or stack.connect(settings)
+    filters: list[dict[str, Any]] = []
+    if channel:
+        filters.append({"term": {"channel": channel}})
+    if since is not None:
+        filters.append({"range": {"@timestamp": {"gte": _iso_utc(since)}}})
+    if ids is not None:
+        filters.append({"ids": {"values": list(ids)}})
+    query = {"bool": {"filter": filters}} if filters else {"match_all": {}}
+    try:
+        if refresh:
+            es.indices.refresh(
+                index=settings.index_pattern, ignore_unavailable=True, allow_no_indices=True
+            )
+        resp = es.count(
+            index=settings.index_pattern,
+            query=query,
+            ignore_unavailable=True,
+            allow_no_indices=True,
+        )
+    except Exception as exc:
+        from workshop.stack import es_error
+
+        raise es_error(exc, f"contar os eventos em {settings.index_pattern}", settings) from None
+    return int(resp["count"])
+
+
+def wait_for_events(
+    expected: int,
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.5,
+    es: Any = None,
+    settings: Settings | None = None,
+    **filters: Any,
+) -> int:
+    """Poll :func:`count_events` until it reaches ``expected`` or ``timeout``; the last count.
+
+    For events written by another process (e.g. the service's logger) that this process cannot
+    ``flush()``.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        count = count_events(es, settings=settings, **filters)
+        if count >= expected or time.monotonic() >= deadline:
+            return count
+        time.sleep(interval)

@@ -1,0 +1,197 @@
+"""The prediction event: its fields (DESIGN.md, Events), its document, and its index.
+
+Every prediction becomes a :class:`PredictionEvent`; :meth:`PredictionEvent.to_document` is what
+Elasticsearch, Fluentd and the spool receive, with ``_id = prediction_id`` and the index
+``model-YYYY.MM.DD`` of the UTC day of its ``@timestamp`` (:func:`index_name`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import uuid
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from workshop.errors import InvalidInputError
+
+Document = dict[str, Any]
+
+
+class Channel(StrEnum):
+    """Where a prediction was asked from."""
+
+    WIDGET = "widget"  # the ipywidgets form in a notebook
+    HTTP = "http"  # the web form / JSON API of the model service
+    SIMULATOR = "simulator"  # `workshop simulate` (header X-Workshop-Channel: simulator)
+    BATCH = "batch"  # batch scoring from Python
+
+
+class ProductLike(Protocol):
+    """What :meth:`PredictionEvent.create` needs from ``workshop.dataset.Product``."""
+
+    @property
+    def item_nbr(self) -> str: ...
+
+    @property
+    def product(self) -> str: ...
+
+    @property
+    def family(self) -> str: ...
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Aware UTC datetime; a naive one is taken as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _iso_utc(value: dt.datetime) -> str:
+    """ISO-8601 with microseconds and a ``Z`` suffix, e.g. ``2025-03-01T12:00:00.123456Z``."""
+    return _utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class PredictionEvent(BaseModel):
+    """One prediction, as logged to Elasticsearch / Fluentd (fields of DESIGN.md, Events)."""
+
+    model_config = ConfigDict(
+        populate_by_name=True, frozen=True, extra="forbid", protected_namespaces=()
+    )
+
+    timestamp: dt.datetime = Field(alias="@timestamp")
+    prediction_id: str
+    model_version: str = Field(min_length=1)
+    channel: Channel
+    date: dt.date
+    item_nbr: str = Field(pattern=r"^\d+$")
+    product: str = Field(min_length=1)
+    family: str = Field(min_length=1)
+    onpromotion: bool
+    prediction: float
+    latency_ms: float = Field(ge=0)
+    actual: float | None = None
+    abs_error: float | None = None
+    labeled_at: dt.datetime | None = None
+
+    @field_validator("timestamp", "labeled_at")
+    @classmethod
+    def _as_utc(cls, value: dt.datetime | None) -> dt.datetime | None:
+        return None if value is None else _utc(value)
+
+    @field_validator("prediction", "latency_ms", "actual", "abs_error")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("prediction_id")
+    @classmethod
+    def _uuid(cls, value: str) -> str:
+        uuid.UUID(value)  # raises ValueError for anything that is not a UUID
+        return value
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        prediction: float,
+        model_version: str,
+        channel: Channel | str,
+        date: dt.date | str,
+        product: ProductLike,
+        onpromotion: bool,
+        latency_ms: float,
+        prediction_id: str | None = None,
+        timestamp: dt.datetime | None = None,
+    ) -> PredictionEvent:
+        """A new event: ``prediction_id`` a fresh uuid4, ``@timestamp`` now (UTC).
+
+        Invalid values raise :class:`InvalidInputError` (pt-BR).
+        """
+        try:
+            return cls(
+                timestamp=timestamp or dt.datetime.now(dt.UTC),
+                prediction_id=prediction_id or str(uuid.uuid4()),
+                model_version=model_version,
+                channel=channel,
+                date=date,
+                item_nbr=product.item_nbr,
+                product=product.product,
+                family=product.family,
+                onpromotion=onpromotion,
+                prediction=float(prediction),
+                latency_ms=float(latency_ms),
+            )
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            raise InvalidInputError(f"Evento de predição inválido — {problems}") from None
+
+    def to_document(self) -> Document:
+        """The Elasticsearch / Fluentd document (``@timestamp`` ISO-8601 UTC, ``date`` a day).
+
+        The feedback fields (``actual``, ``abs_error``, ``labeled_at``) appear only once set.
+        """
+        doc: Document = {
+            "@timestamp": _iso_utc(self.timestamp),
+            "prediction_id": self.prediction_id,
+            "model_version": self.model_version,
+            "channel": self.channel.value,
+            "date": self.date.isoformat(),
+            "item_nbr": self.item_nbr,
+            "product": self.product,
+            "family": self.family,
+            "onpromotion": self.onpromotion,
+            "prediction": self.prediction,
+            "latency_ms": self.latency_ms,
+        }
+        if self.actual is not None:
+            doc["actual"] = self.actual
+        if self.abs_error is not None:
+            doc["abs_error"] = self.abs_error
+        if self.labeled_at is not None:
+            doc["labeled_at"] = _iso_utc(self.labeled_at)
+        return doc
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> PredictionEvent:
+        """Parse a document back (e.g. ``_source`` of a search hit or a spool line)."""
+        return cls.model_validate(dict(doc))
+
+
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T[^+]*Z$")
+
+
+def index_name(ts: dt.datetime | str, prefix: str = "model") -> str:
+    """``<prefix>-YYYY.MM.DD`` for the UTC day of ``ts`` (a naive datetime counts as UTC)."""
+    if isinstance(ts, str):
+        match = _ISO_DAY.match(ts)
+        if match:  # our own "...Z" format: no parsing needed (hot path of the bulk transport)
+            return f"{prefix}-{match[1]}.{match[2]}.{match[3]}"
+        ts = dt.datetime.fromisoformat(ts)
+    return f"{prefix}-{_utc(ts):%Y.%m.%d}"
+
+
+def _timestamp_ns(doc: Mapping[str, Any]) -> int:
+    """Nanoseconds since the epoch of a document's ``@timestamp``."""
+    stamp = _utc(dt.datetime.fromisoformat(doc["@timestamp"]))
+    micros = (stamp - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
+    return micros * 1000
+
+
+def _as_document(event: PredictionEvent | Mapping[str, Any]) -> Document:
+    if isinstance(event, PredictionEvent):
+        return event.to_document()
+    if isinstance(event, Mapping):
+        doc = dict(event)
+        if not doc.get("prediction_id") or not doc.get("@timestamp"):
+            raise ValueError("document without prediction_id or @timestamp")
+        return doc
+    raise TypeError(f"not an event: {type(event).__name__}")
