@@ -55,6 +55,6 @@ def trained_settings(
     stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
     """Settings whose own WORKSHOP_HOME holds one promoted model (v1)."""
-    from tests.integration.test_service import trained_home
+    from tests.integration.service.test_app import trained_home
 
     return trained_home(tmp_path_factory, "browser-home")

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import find_event, free_port
-from tests.integration.test_service import OK_BODY, register_copy, trained_home
+from tests.integration.service.test_app import OK_BODY, register_copy, trained_home
 from workshop.config import Settings, get_settings
 from workshop.errors import StackError
 from workshop.service_process import ServiceProcess, ensure_service, service_health

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from tests.integration.test_service import SpyLogger, register_copy, trained_home
+from tests.integration.service.test_app import SpyLogger, register_copy, trained_home
 from workshop.config import Settings
 from workshop.dataset import CATALOGUE
 from workshop.events import EventLogger

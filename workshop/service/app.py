@@ -1,0 +1,221 @@
+"""The FastAPI app: routes for the form, the JSON API and ``/health``; :func:`run` serves it."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from workshop.config import Settings
+from workshop.dataset import (
+    CATALOGUE,
+    parse_date,
+)
+from workshop.errors import InvalidInputError, ModelNotFoundError, WorkshopError
+from workshop.modeling.registry import NO_MODEL_MESSAGE
+from workshop.service.page import STATIC_DIR, _form_input, _form_question, render_page
+from workshop.service.prediction import (
+    CHANNEL_HEADER,
+    PredictionInput,
+    PredictionService,
+    parse_channel,
+    resolve_product,
+)
+from workshop.service.schemas import (
+    _ERROR_RESPONSES,
+    HealthOut,
+    PredictRequest,
+    PredictResponse,
+    ProductOut,
+)
+from workshop.service.validation import (
+    _HTTP_MESSAGES,
+    MAX_BODY_BYTES,
+    BodySizeLimit,
+    _wants_html,
+    validation_message,
+)
+
+
+def create_app(
+    settings: Settings | None = None,
+    logger: Any = None,
+) -> FastAPI:
+    """The service app. ``logger`` defaults to :func:`workshop.events.default_logger`, whose
+    worker batches the events (``EventLogger.linger``)."""
+    service = PredictionService(settings, logger, single_thread=True)
+    products = [
+        {
+            "item_nbr": p.item_nbr,
+            "product": p.product,
+            "family": p.family,
+            "perishable": p.perishable,
+        }
+        for p in CATALOGUE
+    ]
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> Any:
+        service.model.start()
+        service.logger  # noqa: B018  (start the event logger before the first request)
+        try:
+            yield
+        finally:
+            service.model.stop()
+            service.flush()
+
+    app = FastAPI(
+        title="Serviço do modelo · previsão de vendas",
+        description=(
+            "Previsões de unidades vendidas por dia e produto. Cada predição bem-sucedida gera "
+            "um evento no Elasticsearch (canal `http`, ou `simulator` com o cabeçalho "
+            f"`{CHANNEL_HEADER}: simulator`). Formulário em `/`."
+        ),
+        version="1.0",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    # ---- errors: always pt-BR, never a 500 for input
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        status, message = validation_message(
+            list(exc.errors()), request.headers.get("content-type")
+        )
+        return JSONResponse({"detail": message}, status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        message = _HTTP_MESSAGES.get(exc.status_code) or (
+            exc.detail if isinstance(exc.detail, str) else "Requisição inválida."
+        )
+        if _wants_html(request):
+            return HTMLResponse(render_page(error=message), status_code=exc.status_code)
+        return JSONResponse({"detail": message}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(InvalidInputError)
+    async def _invalid(_request: Request, exc: InvalidInputError) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(ModelNotFoundError)
+    async def _no_model(_request: Request, exc: ModelNotFoundError) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    @app.exception_handler(WorkshopError)
+    async def _workshop(_request: Request, exc: WorkshopError) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    # ---- JSON API
+    @app.post(
+        "/api/predict",
+        response_model=PredictResponse,
+        responses=_ERROR_RESPONSES,
+        summary="Prever as vendas de um produto num dia",
+        tags=["predição"],
+    )
+    async def api_predict(
+        body: PredictRequest,
+        x_workshop_channel: Annotated[
+            str | None,
+            Header(
+                alias=CHANNEL_HEADER,
+                description="Canal do evento: http (padrão) ou simulator.",
+            ),
+        ] = None,
+    ) -> Response:
+        channel = parse_channel(x_workshop_channel)
+        question = PredictionInput(
+            parse_date(body.date), resolve_product(body.item_nbr, body.product), body.onpromotion
+        )
+        return JSONResponse(service.predict(question, channel))
+
+    @app.get(
+        "/api/products",
+        response_model=list[ProductOut],
+        summary="Produtos do catálogo",
+        tags=["predição"],
+    )
+    def api_products() -> Response:
+        return JSONResponse(products)
+
+    @app.get(
+        "/health",
+        response_model=HealthOut,
+        responses={503: {"model": HealthOut, "description": "Sem modelo: não pode prever"}},
+        summary="Saúde do serviço: modelo carregado e transporte de eventos",
+        tags=["operação"],
+    )
+    def health() -> Response:
+        version = service.model.version
+        body: dict[str, Any] = {
+            "ok": version is not None,
+            "model_loaded": version is not None,
+            "model_version": version,
+            "events": service.event_stats(),
+        }
+        if version is None:
+            body["detail"] = service.model.load_error or NO_MODEL_MESSAGE
+        return JSONResponse(body, status_code=200 if version else 503)
+
+    # ---- HTML form (works without JavaScript)
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def form_page() -> Response:
+        return HTMLResponse(render_page(day="", model_version=service.model.version))
+
+    @app.post("/", response_class=HTMLResponse, include_in_schema=False)
+    async def form_submit(request: Request) -> Response:
+        try:
+            form = await request.form()
+        except StarletteHTTPException:
+            raise
+        except Exception:
+            page = render_page(
+                error="Não foi possível ler o formulário.", model_version=service.model.version
+            )
+            return HTMLResponse(page, status_code=400)
+        values, problems = _form_input(form)
+        shown = {
+            "day": values.get("date", ""),
+            "item_nbr": values.get("item_nbr", ""),
+            "onpromotion": "onpromotion" in values,
+        }
+        status, result, error = 200, None, None
+        try:
+            if problems:
+                raise InvalidInputError(" ".join(problems))
+            result = service.predict(_form_question(values), "http")
+        except InvalidInputError as exc:
+            status, error = 422, str(exc)
+        except WorkshopError as exc:
+            status, error = 503, str(exc)
+        page = render_page(
+            **shown,
+            result=result,
+            error=error,
+            model_version=service.model.version,
+        )
+        return HTMLResponse(page, status_code=status)
+
+    return app
+
+
+def run(host: str, port: int, app: FastAPI | None = None) -> None:
+    """Serve with uvicorn (what ``workshop serve`` does); blocks until Ctrl+C / SIGTERM."""
+    import uvicorn
+
+    uvicorn.run(
+        app or create_app(),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )

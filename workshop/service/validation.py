@@ -1,0 +1,142 @@
+"""Bad input never becomes a 500: pt-BR messages for validation errors, and a body size limit."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from workshop.service.page import render_page
+from workshop.service.prediction import _shown
+from workshop.service.schemas import API_FIELDS
+
+MAX_BODY_BYTES = 16 * 1024
+
+ASGIApp = Callable[
+    [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+# --------------------------------------------------------------------------- error messages
+
+_TYPE_NAMES = {
+    "string_type": "texto",
+    "bool_type": "true ou false",
+    "bool_parsing": "true ou false",
+}
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "header", "query") else []
+    return ".".join(parts)
+
+
+def validation_message(errors: list[dict[str, Any]], content_type: str | None) -> tuple[int, str]:
+    """FastAPI's (English) validation errors → one pt-BR message and a status code."""
+    messages: list[str] = []
+    for err in errors:
+        kind = str(err.get("type", ""))
+        loc = tuple(err.get("loc", ()))
+        name = _field_name(loc)
+        if kind == "json_invalid":
+            return 400, "O corpo da requisição não é um JSON válido."
+        if loc == ("body",):
+            if kind == "missing":
+                return 422, (
+                    'O corpo da requisição está vazio: envie um objeto JSON como {"date": '
+                    '"2026-01-15", "item_nbr": "103520", "onpromotion": false}.'
+                )
+            if not content_type or "json" not in content_type.lower():
+                return 415, "Envie o corpo em JSON (cabeçalho Content-Type: application/json)."
+            return 400, (
+                'O corpo deve ser um objeto JSON com os campos "date", "item_nbr" (ou '
+                '"product") e "onpromotion".'
+            )
+        if loc and loc[0] == "header":
+            messages.append(f"Cabeçalho inválido: {name}.")
+        elif kind == "missing":
+            messages.append(f"Campo obrigatório ausente: {name}.")
+        elif kind == "extra_forbidden":
+            messages.append(
+                f"Campo desconhecido: {_shown(name)} (aceitos: {', '.join(API_FIELDS)})."
+            )
+        elif kind in _TYPE_NAMES:
+            messages.append(f"O campo {name} deve ser {_TYPE_NAMES[kind]}.")
+        else:
+            messages.append(f"Valor inválido no campo {name}.")
+    return 422, " ".join(dict.fromkeys(messages)) or "Requisição inválida."
+
+
+_HTTP_MESSAGES = {
+    400: "Não foi possível ler o corpo da requisição: envie um objeto JSON válido.",
+    404: "Página não encontrada. Veja o formulário em / e a API em /docs.",
+    405: "Método não permitido neste endereço. Veja a API em /docs.",
+    413: "O corpo da requisição passa de 16 KiB.",
+}
+
+
+def _wants_html(request: Request) -> bool:
+    return request.url.path == "/"
+
+
+# --------------------------------------------------------------------------- body size limit
+
+
+class BodySizeLimit:
+    """Pure ASGI middleware: 413 (pt-BR) for bodies over ``max_bytes``, declared or streamed.
+
+    A declared ``Content-Length`` over the limit is refused before the app runs. A streamed
+    (chunked) body is counted while the app reads it; passing the limit raises an
+    ``HTTPException(413)``, which FastAPI re-raises from its body parsing and the app's handler
+    turns into the pt-BR answer.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared: int | None = None
+        for key, value in scope.get("headers", ()):
+            if key == b"content-length":
+                declared = int(value) if value.isdigit() else None
+                break
+        if declared is not None:
+            if declared > self.max_bytes:
+                await self._reject(scope, send)
+            else:  # the server enforces Content-Length framing: nothing more to count
+                await self.app(scope, receive, send)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(status_code=413, detail=_HTTP_MESSAGES[413])
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    async def _reject(self, scope: Any, send: Any) -> None:
+        message = _HTTP_MESSAGES[413]
+        response: Response
+        if scope.get("path") == "/":
+            response = HTMLResponse(render_page(error=message), status_code=413)
+        else:
+            response = JSONResponse({"detail": message}, status_code=413)
+        response.headers["connection"] = "close"
+
+        async def no_body() -> Any:
+            return {"type": "http.disconnect"}
+
+        await response(scope, no_body, send)
