@@ -6,9 +6,7 @@ from typing import Any
 
 import typer
 
-from workshop import events as ev
 from workshop.cli._app import JSON_OPTION, app, print_json
-from workshop.config import get_settings
 from workshop.errors import InvalidInputError
 
 events_app = typer.Typer(
@@ -37,7 +35,9 @@ def _by_channel(es: Any, index: str) -> dict[str, int]:
 @events_app.command("count")
 def count(json_out: bool = JSON_OPTION) -> None:
     """Conta os eventos em model-* (total e por canal) e os pendentes no spool."""
+    from workshop import events as ev
     from workshop import stack
+    from workshop.config import get_settings
 
     settings = get_settings()
     es = stack.connect(settings)
@@ -67,24 +67,67 @@ def tail(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Mostra os eventos mais recentes (como o Discover do Kibana)."""
-    from workshop.monitoring import latest_events
+    from workshop.events.arrival import latest_documents
 
-    frame = latest_events(n=n)
+    rows = latest_documents(n=n)
     if json_out:
-        records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-        print_json({"events": records})
+        print_json({"events": rows})
         return
-    if frame.empty:
+    if not rows:
         typer.echo(
             "Nenhum evento ainda: faça algumas predições (notebook 02 ou `workshop simulate`)."
         )
         return
-    typer.echo(frame.to_string(index=False))
+    typer.echo(format_table(rows))
+
+
+TAIL_HEADERS = {
+    "@timestamp": "quando (UTC)",
+    "product": "produto",
+    "date": "data pedida",
+    "prediction": "previsão",
+    "model_version": "versão",
+    "channel": "canal",
+    "latency_ms": "latência (ms)",
+    "prediction_id": "ID da predição",
+}
+
+
+def _cell(column: str, value: Any) -> str:
+    """What a participant reads: seconds (not microseconds), two decimals with a comma."""
+    if value is None:
+        return "—"
+    if column == "@timestamp" and isinstance(value, str):
+        return value[:19].replace("T", " ")
+    if isinstance(value, float):
+        text = f"{value:,.2f}"
+        return text.replace(",", "_").replace(".", ",").replace("_", ".")
+    return str(value)
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """Event documents as an aligned pt-BR table (numbers to the right)."""
+    columns = list(rows[0])
+    cells = [[_cell(c, row.get(c)) for c in columns] for row in rows]
+    headers = [TAIL_HEADERS.get(c, c) for c in columns]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    numeric = [isinstance(rows[0].get(c), int | float) for c in columns]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(headers), *(line(r) for r in cells)])
 
 
 @events_app.command("replay")
 def replay(json_out: bool = JSON_OPTION) -> None:
     """Reenvia os eventos guardados no spool pelo transporte configurado."""
+    from workshop import events as ev
+    from workshop.config import get_settings
+
     settings = get_settings()
     result = ev.replay(settings, progress=not json_out)
     data = {"transport": str(settings.event_transport), **vars(result)}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import typer
 
-from workshop import feedback
 from workshop.cli._app import JSON_OPTION, app, print_json
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 group = typer.Typer(
     help="Ciclo de feedback: rotular eventos, medir o erro real, retreinar e promover.",
@@ -36,6 +37,8 @@ def _num(value: Any, digits: int = 3) -> str:
 
 
 def _as_of(value: str | None) -> date | None:
+    from workshop import feedback
+
     return None if value is None else feedback.parse_day(value)
 
 
@@ -45,6 +48,8 @@ def label(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Preenche as vendas reais (actual, abs_error) nos eventos cuja data-alvo já passou."""
+    from workshop import feedback
+
     result = feedback.label_events(as_of=_as_of(as_of), progress=not json_out)
     if json_out:
         print_json(result.to_dict())
@@ -82,6 +87,8 @@ def report(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Erro real (MAE e NWRMSLE) dos eventos rotulados, calculado por agregações."""
+    from workshop import feedback
+
     groups = [g.strip() for g in by.split(",") if g.strip()]
     frame = feedback.live_error(interval=interval, by=groups)
     overall = feedback.live_error(interval=None, by=None)
@@ -142,6 +149,8 @@ def retrain(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Cura os eventos rotulados, treina uma nova versão, compara com a de produção e promove."""
+    from workshop import feedback
+
     result = feedback.close_loop(
         as_of=feedback.default_as_of(_as_of(as_of)),
         family=family,
@@ -163,6 +172,8 @@ def demo(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """O cenário completo: mudança de demanda, tráfego, rótulos, retreino, comparação, promoção."""
+    from workshop import feedback
+
     echo = (lambda _msg: None) if json_out else typer.echo
     result = feedback.run_scenario(fast=fast, progress=not json_out, echo=echo)
     if json_out:

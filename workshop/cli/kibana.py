@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from workshop import kibana
 from workshop.cli._app import JSON_OPTION, app, print_json
 
 group = typer.Typer(help="Kibana: provisionamento e links para o Discover.", no_args_is_help=True)
@@ -24,6 +23,8 @@ def setup(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Importa o data view model-*, a busca salva e o dashboard do workshop no Kibana."""
+    from workshop import kibana
+
     result = kibana.setup(url, wait_timeout=timeout, progress=not json_out)
     if json_out:
         print_json(result.as_dict())
@@ -43,6 +44,8 @@ def link(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Mostra um link do Discover (data view model-*, colunas do workshop)."""
+    from workshop import kibana
+
     note = ""
     if prediction_id is None:
         target = kibana.discover_url(kibana_url=url)

@@ -7,7 +7,6 @@ from typing import Any
 import typer
 
 from workshop.cli._app import JSON_OPTION, app, print_json
-from workshop.dataset import DEFAULT_SEED
 
 models = typer.Typer(help="Versões do modelo registradas e qual está em produção.")
 app.add_typer(models, name="models")
@@ -42,12 +41,16 @@ def format_train(summary: dict[str, Any], card: dict[str, Any]) -> str:
 @app.command()
 def train(
     promote: bool = typer.Option(False, "--promote", help="Promove a nova versão a produção."),
-    seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Semente dos dados sintéticos."),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Semente dos dados sintéticos (padrão: a do workshop, 42)."
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Treina o modelo de previsão de vendas, avalia contra os baselines e registra a versão."""
+    from workshop.dataset import DEFAULT_SEED
     from workshop.modeling import train_and_register
 
+    seed = DEFAULT_SEED if seed is None else seed
     result = train_and_register(seed=seed, promote=promote, progress=True)
     summary = result.summary()
     if json_out:

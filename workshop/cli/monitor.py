@@ -6,10 +6,7 @@ import math
 from typing import Any
 
 import typer
-from elastic_transport import TransportError
-from elasticsearch import ApiError
 
-from workshop import monitoring, stack
 from workshop.cli._app import JSON_OPTION, app, print_json
 
 monitor = typer.Typer(help="Monitoramento: contagens, latência e drift dos eventos.")
@@ -38,6 +35,8 @@ def _counts_line(counts: dict[str, int], total: int) -> str:
 
 def format_report(data: dict[str, Any]) -> str:
     """The report as pt-BR text."""
+    from workshop import monitoring
+
     window = monitoring.time_window(data["window"]["start"], data["window"]["end"])
     total = data["total"]
     lines = [f"Janela: {window.label()}", f"Eventos: {_num(total, 0)}"]
@@ -97,6 +96,11 @@ def report(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Contagens, latência (p50/p95/p99) e drift (PSI por variável) de uma janela de eventos."""
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
+
+    from workshop import monitoring, stack
+
     window = monitoring.time_window(since, until)
     try:
         data = monitoring.report(window, version=version)

@@ -10,7 +10,6 @@ import threading
 import typer
 
 from workshop.cli._app import app
-from workshop.config import get_settings
 from workshop.errors import StackError
 
 
@@ -31,6 +30,7 @@ def serve(
 ) -> None:
     """Inicia o serviço do modelo: formulário em /, API em /api/predict, documentação em /docs."""
     from workshop import service
+    from workshop.config import get_settings
     from workshop.service_process import probe_host
     from workshop.stack import port_in_use
 

@@ -6,7 +6,6 @@ from dataclasses import asdict
 
 import typer
 
-from workshop import stack
 from workshop.cli._app import JSON_OPTION, app, print_json
 
 embedded = typer.Typer(help="Motor de busca embutido (sem Docker).", no_args_is_help=True)
@@ -16,6 +15,8 @@ app.add_typer(embedded, name="embedded")
 @embedded.command("up")
 def embedded_up(json_out: bool = JSON_OPTION) -> None:
     """Inicia o motor embutido em segundo plano."""
+    from workshop import stack
+
     status = stack.embedded_up()
     print_json(asdict(status)) if json_out else typer.echo(status.message)
 
@@ -23,6 +24,8 @@ def embedded_up(json_out: bool = JSON_OPTION) -> None:
 @embedded.command("down")
 def embedded_down(json_out: bool = JSON_OPTION) -> None:
     """Para o motor embutido iniciado por `workshop embedded up`."""
+    from workshop import stack
+
     status = stack.embedded_down()
     print_json(asdict(status)) if json_out else typer.echo(status.message)
 
@@ -30,6 +33,8 @@ def embedded_down(json_out: bool = JSON_OPTION) -> None:
 @embedded.command("status")
 def embedded_status(json_out: bool = JSON_OPTION) -> None:
     """Mostra se o motor embutido está rodando."""
+    from workshop import stack
+
     status = stack.embedded_status()
     print_json(asdict(status)) if json_out else typer.echo(status.message)
     raise typer.Exit(0 if status.running else 1)
@@ -38,6 +43,8 @@ def embedded_status(json_out: bool = JSON_OPTION) -> None:
 @app.command()
 def doctor(json_out: bool = JSON_OPTION) -> None:
     """Verifica Elasticsearch, Fluentd, Kibana e o serviço do modelo."""
+    from workshop import stack
+
     checks = stack.run_checks()
     if json_out:
         print_json(stack.checks_as_dict(checks))
@@ -50,6 +57,8 @@ def doctor(json_out: bool = JSON_OPTION) -> None:
 @app.command()
 def setup(json_out: bool = JSON_OPTION) -> None:
     """Instala o template de índice `model-*` no Elasticsearch."""
+    from workshop import stack
+
     result = stack.install_template()
     if json_out:
         print_json(result)

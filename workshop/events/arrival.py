@@ -72,3 +72,49 @@ def wait_for_events(
         if count >= expected or time.monotonic() >= deadline:
             return count
         time.sleep(interval)
+
+
+#: What Kibana's Discover shows for an event in the workshop (the saved search's columns).
+DISCOVER_COLUMNS = [
+    "@timestamp",
+    "product",
+    "date",
+    "prediction",
+    "model_version",
+    "channel",
+    "latency_ms",
+    "prediction_id",
+]
+
+
+def latest_documents(
+    n: int = 50,
+    es: Any = None,
+    *,
+    columns: list[str] | None = None,
+    settings: Settings | None = None,
+) -> list[dict[str, Any]]:
+    """The ``n`` most recent event documents, newest first, with only ``columns``.
+
+    No pandas: ``workshop events tail`` starts at once. An empty list when there are no events
+    (or no index) yet.
+    """
+    from workshop import stack
+
+    settings = settings or get_settings()
+    es = es or stack.connect(settings)
+    columns = columns or DISCOVER_COLUMNS
+    try:
+        resp: Any = es.search(
+            index=settings.index_pattern,
+            size=n,
+            sort=[{"@timestamp": "desc"}],
+            source=columns,
+            ignore_unavailable=True,
+            allow_no_indices=True,
+        )
+    except Exception as exc:
+        raise stack.es_error(exc, "buscar os eventos mais recentes", settings) from None
+    return [
+        {column: hit["_source"].get(column) for column in columns} for hit in resp["hits"]["hits"]
+    ]

@@ -106,6 +106,11 @@ def test_simulate_cli_json_and_events_count_tail(service_url: str) -> None:
     tail = last_json(run_cli("events", "tail", "--n", "5", "--json"))
     assert len(tail["events"]) == 5
     assert {"@timestamp", "product", "prediction", "channel"} <= tail["events"][0].keys()
+    table = run_cli("events", "tail", "--n", "3").stdout.splitlines()
+    assert table[0].split()[:2] == ["quando", "(UTC)"] and "ID da predição" in table[0]
+    assert len(table) == 4
+    stamp = tail["events"][0]["@timestamp"]
+    assert stamp[:19].replace("T", " ") in "\n".join(table)  # seconds, no microseconds
 
     text = run_cli("events", "count").stdout
     assert "Eventos em model-*:" in text and "Spool:" in text
