@@ -174,7 +174,7 @@ def _get_json(host: str, port: int, path: str) -> tuple[int, dict[str, Any]]:
 
 def bench_predictor(bodies: list[bytes], total: int) -> list[float]:
     from workshop.modeling import Predictor
-    from workshop.service import _single_openmp_thread
+    from workshop.service.prediction import _single_openmp_thread
 
     _single_openmp_thread()  # the same OpenMP setting as the service's worker threads
     predictor = Predictor.load()
