@@ -25,6 +25,8 @@ KERNEL_NAME = "python3"
 # Parameters for a run on the embedded stack. ``fast`` shrinks data and traffic (CI, tests).
 DEMO_PARAMETERS: dict[str, Any] = {"fast": False}
 CI_PARAMETERS: dict[str, Any] = {"fast": True}
+#: Target of the speed issue: the whole workshop (``make demo``, fast=False) in a minute.
+TARGET_TOTAL_SECONDS = 60.0
 
 
 class NotebookFailed(WorkshopError):
@@ -34,9 +36,10 @@ class NotebookFailed(WorkshopError):
 @dataclass
 class NotebookResult:
     name: str
-    seconds: float
+    seconds: float  # papermill: kernel start + every cell
     output: Path
     html: Path | None
+    export_seconds: float = 0.0  # the HTML copy
 
 
 @dataclass
@@ -44,6 +47,32 @@ class DemoResult:
     run_dir: Path
     notebooks: list[NotebookResult] = field(default_factory=list)
     started_embedded: bool = False
+    setup_seconds: float = 0.0  # engine start (if any) + template
+
+    @property
+    def total_seconds(self) -> float:
+        return self.setup_seconds + sum(n.seconds + n.export_seconds for n in self.notebooks)
+
+    def as_dict(self, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One JSON-ready object: seconds per notebook, total, and the speed target."""
+        total = self.total_seconds
+        return {
+            "run_dir": str(self.run_dir),
+            "parameters": parameters or {},
+            "setup_seconds": round(self.setup_seconds, 2),
+            "notebooks": {
+                n.name: {
+                    "seconds": round(n.seconds, 2),
+                    "export_seconds": round(n.export_seconds, 2),
+                }
+                for n in self.notebooks
+            },
+            "total_seconds": round(total, 2),
+            "targets": {
+                "total_seconds_max": TARGET_TOTAL_SECONDS,
+                "total_seconds_met": total <= TARGET_TOTAL_SECONDS,
+            },
+        }
 
 
 def list_notebooks(directory: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -136,6 +165,7 @@ def run_demo(
     run_dir.mkdir(parents=True, exist_ok=True)
     result = DemoResult(run_dir)
 
+    setup_started = time.monotonic()
     if stack.engine_info(settings.es_url) is None:
         echo(f"Nada responde em {settings.es_url}: iniciando o motor embutido…")
         echo(stack.embedded_up(settings).message)
@@ -145,14 +175,18 @@ def run_demo(
     os.environ.setdefault("WORKSHOP_ES_URL", settings.es_url)
     try:
         stack.install_template(stack.connect(settings))
+        result.setup_seconds = time.monotonic() - setup_started
         for i, notebook in enumerate(notebooks, 1):
             echo(f"[{i}/{len(notebooks)}] {notebook.name}")
             output = run_dir / notebook.name
             start = time.monotonic()
             execute_notebook(notebook, output, {**DEMO_PARAMETERS, **(parameters or {})})
             seconds = time.monotonic() - start
+            html = export_html(output)
             result.notebooks.append(
-                NotebookResult(notebook.name, seconds, output, export_html(output))
+                NotebookResult(
+                    notebook.name, seconds, output, html, time.monotonic() - start - seconds
+                )
             )
             _link_latest(run_dir)
     finally:

@@ -64,3 +64,28 @@ def test_summary_lists_every_notebook(tmp_path: Path) -> None:
     result = runner.DemoResult(tmp_path, [runner.NotebookResult("00_a.ipynb", 1.5, tmp_path, None)])
     text = runner.format_summary(result)
     assert "00_a.ipynb" in text and "1.5 s" in text and str(tmp_path) in text
+
+
+def test_demo_json_has_seconds_per_notebook_and_the_target(stack_env, tmp_path: Path) -> None:
+    from workshop import runner
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    first = _notebook(nbs / "00_a.ipynb", "print(1)")
+    second = _notebook(nbs / "01_b.ipynb", "print(2)")
+    result = runner.run_demo(
+        notebooks=[first, second],
+        parameters={"fast": True},
+        runs_dir=tmp_path / "runs",
+        echo=lambda _msg: None,
+    )
+    data = runner.DemoResult.as_dict(result, {"fast": True})
+    assert list(data["notebooks"]) == ["00_a.ipynb", "01_b.ipynb"]
+    assert all(n["seconds"] > 0 and n["export_seconds"] >= 0 for n in data["notebooks"].values())
+    parts = data["setup_seconds"] + sum(
+        n["seconds"] + n["export_seconds"] for n in data["notebooks"].values()
+    )
+    assert abs(data["total_seconds"] - parts) < 0.05
+    assert data["targets"]["total_seconds_max"] == runner.TARGET_TOTAL_SECONDS
+    assert data["targets"]["total_seconds_met"] == (data["total_seconds"] <= 60.0)
+    assert data["parameters"] == {"fast": True}
