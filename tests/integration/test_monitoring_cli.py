@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from elasticsearch import helpers
 
-from tests.integration.test_monitoring import make_events, to_actions
+from tests.integration.monitoring.known_events import make_events, to_actions
 
 START = datetime(2035, 2, 1, tzinfo=UTC)
 END = START + timedelta(hours=2)
