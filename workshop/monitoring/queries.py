@@ -21,8 +21,9 @@ from tqdm.auto import tqdm
 
 from workshop.config import get_settings
 from workshop.errors import InvalidInputError, StackError
+from workshop.events.arrival import DISCOVER_COLUMNS, latest_documents
 from workshop.monitoring.windows import TimeLike, TimeWindow, time_window
-from workshop.stack import connect, es_error
+from workshop.stack import connect
 
 # =========================================================================== query helpers
 
@@ -74,42 +75,17 @@ def _query_clauses(filters: Filters | None) -> list[dict[str, Any]]:
 
 # =========================================================================== the latest events
 
-#: The columns Kibana's Discover shows, in its order (:func:`latest_events`).
-DISCOVER_COLUMNS = [
-    "@timestamp",
-    "product",
-    "date",
-    "prediction",
-    "model_version",
-    "channel",
-    "latency_ms",
-    "prediction_id",
-]
-
 
 def latest_events(
     n: int = 50, es: Elasticsearch | None = None, columns: list[str] | None = None
 ) -> pd.DataFrame:
-    """The ``n`` most recent events, newest first (what Kibana's Discover shows by default).
+    """The ``n`` most recent events, newest first (what Kibana's Discover shows by default), as
+    a DataFrame of :func:`workshop.events.arrival.latest_documents` (``@timestamp`` a datetime).
 
     An empty frame with the same columns when there are no events (or no index) yet.
     """
-    settings = get_settings()
-    es = es or connect(settings)
     columns = columns or DISCOVER_COLUMNS
-    try:
-        resp: Any = es.search(
-            index=settings.index_pattern,
-            size=n,
-            sort=[{"@timestamp": "desc"}],
-            source=columns,
-            ignore_unavailable=True,
-            allow_no_indices=True,
-        )
-    except Exception as exc:
-        raise es_error(exc, "buscar os eventos mais recentes", settings) from None
-    rows = [hit["_source"] for hit in resp["hits"]["hits"]]
-    frame = pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(latest_documents(n, es, columns=columns), columns=columns)
     if not frame.empty:
         frame["@timestamp"] = pd.to_datetime(frame["@timestamp"], utc=True)
     return frame
