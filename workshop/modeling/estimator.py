@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 
 from workshop.dataset import FAMILIES
 from workshop.features import FEATURE_NAMES, feature_matrix
+from workshop.modeling.forest import FlatForest
 
 FAMILY_COLUMN = FEATURE_NAMES.index("family")
 ITEM_COLUMN = FEATURE_NAMES.index("item")
@@ -169,6 +170,7 @@ class SalesRegressor(RegressorMixin, BaseEstimator):
             calib = np.zeros(len(X), dtype=bool)
         self.trend_per_day_ = self._trend_slope(X[base], y_log[base])
         detrended = y_log - self.trend_per_day_ * t
+        self.__dict__.pop("_forest", None)  # the single-row trees of a previous fit
         self.model_ = self._boost(X[base], detrended[base], progress, "Treinando o modelo")
         families = X[:, FAMILY_COLUMN].astype(int)
         self.level_offsets_ = np.zeros(len(FAMILIES))
@@ -197,7 +199,36 @@ class SalesRegressor(RegressorMixin, BaseEstimator):
         return patterns + trend + offsets
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 2 and X.shape[0] == 1:
+            forest = self._flat_forest()
+            if forest is not None:
+                return np.array([self._predict_row(forest, X[0])])
         return np.clip(np.expm1(self.predict_log(X)), 0, None)
+
+    def _flat_forest(self) -> FlatForest | None:
+        """The trees as lists for one row (built once per fitted model; None: keep sklearn's)."""
+        forest = self.__dict__.get("_forest")
+        if forest is None and hasattr(self, "model_"):
+            try:
+                forest = FlatForest.from_estimator(self.model_, columns=TREE_COLUMNS)
+            except ValueError:
+                forest = False
+            self.__dict__["_forest"] = forest
+        return forest or None
+
+    def _predict_row(self, forest: FlatForest, row: np.ndarray) -> float:
+        """One row, the same operations in the same order as :meth:`predict_log` + clip."""
+        values = row.tolist()
+        pattern = forest.predict_row(values)
+        trend = self.trend_per_day_ * values[TIME_COLUMN]
+        offset = float(self.level_offsets_[int(values[FAMILY_COLUMN])])
+        return max(float(np.expm1(pattern + trend + offset)), 0.0)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_forest", None)  # rebuilt from model_ after loading
+        return state
 
     def level_correction(self) -> dict[str, float]:
         """Offset per family, in log units (``exp(offset) − 1`` is the relative change)."""

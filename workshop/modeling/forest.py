@@ -1,0 +1,78 @@
+"""The fitted trees as plain Python lists: one row in tens of microseconds, bit for bit the same.
+
+scikit-learn's ``HistGradientBoostingRegressor.predict`` is built for batches: for one row it
+validates the input, then calls each of its 100 trees through a Python wrapper that opens an
+OpenMP region (~8 µs a tree, ~0.8 ms a row; measured with py-spy on the service, 40 % of a
+request). :class:`FlatForest` walks the same nodes with the same comparisons the Cython predictor
+makes (``sklearn/ensemble/_hist_gradient_boosting/_predictor.pyx``: NaN follows
+``missing_go_to_left``, otherwise ``x <= num_threshold`` goes left) and adds the leaf values in
+the same order onto the same baseline, so a single row gets exactly the batch path's float
+(``tests/unit/modeling/test_forest.py`` compares them on thousands of rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+# One tree: (is_leaf, feature, threshold, missing_go_to_left, left, right, value), node-indexed.
+_Tree = tuple[list[bool], list[int], list[float], list[bool], list[int], list[int], list[float]]
+
+
+class FlatForest:
+    """A fitted ``HistGradientBoostingRegressor``'s trees, for one row at a time."""
+
+    def __init__(self, baseline: float, trees: list[_Tree]) -> None:
+        self.baseline = baseline
+        self.trees = trees
+
+    @classmethod
+    def from_estimator(cls, model: Any, columns: Sequence[int] | None = None) -> FlatForest:
+        """Flatten ``model`` (numerical splits, one tree per iteration).
+
+        ``columns[j]`` is where the tree feature ``j`` sits in the rows given to
+        :meth:`predict_row` (the model may have been fitted on a subset of the columns).
+        Raises ``ValueError`` for what the flat walk does not reproduce (categorical splits,
+        several trees per iteration): the caller keeps scikit-learn's path then.
+        """
+        if getattr(model, "n_trees_per_iteration_", 1) != 1:
+            raise ValueError("only one tree per iteration is supported")
+        mapping = (
+            list(range(model.n_features_in_)) if columns is None else [int(c) for c in columns]
+        )
+        trees: list[_Tree] = []
+        for (predictor,) in model._predictors:
+            nodes = predictor.nodes
+            if nodes["is_categorical"].any():
+                raise ValueError("categorical splits are not supported")
+            trees.append(
+                (
+                    nodes["is_leaf"].astype(bool).tolist(),
+                    [mapping[f] for f in nodes["feature_idx"].tolist()],
+                    nodes["num_threshold"].tolist(),
+                    nodes["missing_go_to_left"].astype(bool).tolist(),
+                    nodes["left"].tolist(),
+                    nodes["right"].tolist(),
+                    nodes["value"].tolist(),
+                )
+            )
+        baseline = np.asarray(model._baseline_prediction, dtype=np.float64).ravel()
+        return cls(float(baseline[0]), trees)
+
+    def predict_row(self, row: Sequence[float]) -> float:
+        """The raw prediction (baseline + every tree's leaf) of one row of floats."""
+        total = self.baseline
+        for is_leaf, feature, threshold, missing_left, left, right, value in self.trees:
+            node = 0
+            while not is_leaf[node]:
+                x = row[feature[node]]
+                if x != x:  # NaN
+                    node = left[node] if missing_left[node] else right[node]
+                elif x <= threshold[node]:
+                    node = left[node]
+                else:
+                    node = right[node]
+            total += value[node]
+        return total
