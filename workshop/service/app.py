@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import FastAPI, Header, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -21,6 +21,7 @@ from workshop.modeling.registry import NO_MODEL_MESSAGE
 from workshop.service.page import STATIC_DIR, _form_input, _form_question, render_page
 from workshop.service.prediction import (
     CHANNEL_HEADER,
+    HTTP_CHANNELS,
     PredictionInput,
     PredictionService,
     parse_channel,
@@ -38,8 +39,27 @@ from workshop.service.validation import (
     MAX_BODY_BYTES,
     BodySizeLimit,
     _wants_html,
+    parse_body,
     validation_message,
 )
+
+# The body is parsed by validation.parse_body (one pydantic pass), not by a FastAPI body
+# parameter, so the OpenAPI document gets the body and the channel header spelled out here.
+_PREDICT_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
+    },
+    "parameters": [
+        {
+            "name": CHANNEL_HEADER,
+            "in": "header",
+            "required": False,
+            "description": "Canal do evento: http (padrão) ou simulator.",
+            "schema": {"type": "string", "enum": list(HTTP_CHANNELS), "default": "http"},
+        }
+    ],
+}
 
 
 def create_app(
@@ -117,20 +137,13 @@ def create_app(
         "/api/predict",
         response_model=PredictResponse,
         responses=_ERROR_RESPONSES,
+        openapi_extra=_PREDICT_OPENAPI,
         summary="Prever as vendas de um produto num dia",
         tags=["predição"],
     )
-    async def api_predict(
-        body: PredictRequest,
-        x_workshop_channel: Annotated[
-            str | None,
-            Header(
-                alias=CHANNEL_HEADER,
-                description="Canal do evento: http (padrão) ou simulator.",
-            ),
-        ] = None,
-    ) -> Response:
-        channel = parse_channel(x_workshop_channel)
+    async def api_predict(request: Request) -> Response:
+        body = parse_body(PredictRequest, await request.body(), request.headers.get("content-type"))
+        channel = parse_channel(request.headers.get(CHANNEL_HEADER))
         question = PredictionInput(
             parse_date(body.date), resolve_product(body.item_nbr, body.product), body.onpromotion
         )

@@ -204,8 +204,15 @@ def test_openapi_docs(client: TestClient) -> None:
     assert {"/api/predict", "/api/products", "/health"} <= set(schema["paths"])
     predict = schema["paths"]["/api/predict"]["post"]
     assert {"200", "422", "503"} <= set(predict["responses"])
-    params = {p["name"] for p in predict.get("parameters", [])}
-    assert "X-Workshop-Channel" in params
+    params = {p["name"]: p for p in predict.get("parameters", [])}
+    assert params["X-Workshop-Channel"]["in"] == "header"
+    assert params["X-Workshop-Channel"]["schema"]["enum"] == ["http", "simulator"]
+    # The body is parsed in one pydantic pass (validation.parse_body); the document still says
+    # exactly what PredictRequest accepts.
+    body = predict["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["date", "onpromotion"]
+    assert set(body["properties"]) == {"date", "item_nbr", "product", "onpromotion"}
+    assert body["additionalProperties"] is False
 
 
 # --------------------------------------------------------------------------- bad input
