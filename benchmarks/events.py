@@ -5,13 +5,15 @@
 Starts its own embedded engine on a free port (temporary WORKSHOP_HOME), then alternates, for
 ``--rounds`` rounds:
 
-- **bulk**: ``elasticsearch.helpers.bulk`` of ``n`` ready-made documents (chunks of 500, the same
-  index and ``_id`` the logger uses) — the ceiling for the direct transport;
+- **bulk**: ``elasticsearch.helpers.bulk`` of ``n`` ``PredictionEvent`` objects turned into
+  documents and actions inside the timed part (chunks of 500, the same index and ``_id`` the
+  logger uses): the same per-event work the logger does, without its queue and thread — the
+  ceiling for the direct transport;
 - **logger**: ``n`` ``EventLogger.emit()`` calls of fresh ``PredictionEvent`` objects, timed from
   the first emit until ``flush()`` returns (everything indexed); every emit is timed on its own.
 
 Prints ONE JSON object: ``events_per_s_logger``, ``events_per_s_bulk`` (medians), ``ratio``
-(target ≥ 0.8), ``emit_p50_us``/``emit_p99_us``/``emit_max_us`` over all emits (p99 target
+(target ≥ 0.9), ``emit_p50_us``/``emit_p99_us``/``emit_max_us`` over all emits (p99 target
 < 100 µs) and what the logger did (sent/spooled). Timings are reported, never asserted.
 """
 
@@ -35,6 +37,9 @@ from workshop import stack  # noqa: E402
 from workshop.config import get_settings  # noqa: E402
 from workshop.dataset import CATALOGUE  # noqa: E402
 
+TARGET_RATIO = 0.9  # logger throughput / plain bulk throughput, same per-event work
+TARGET_EMIT_P99_US = 100
+
 
 def make_events(n: int) -> list[ev.PredictionEvent]:
     return [
@@ -52,16 +57,16 @@ def make_events(n: int) -> list[ev.PredictionEvent]:
 
 
 def run_bulk(es: object, n: int, prefix: str) -> float:
-    docs = [e.to_document() for e in make_events(n)]
-    actions = [
+    events = make_events(n)
+    started = time.perf_counter()
+    actions = (
         {
             "_index": ev.index_name(d["@timestamp"], prefix),
             "_id": d["prediction_id"],
             "_source": d,
         }
-        for d in docs
-    ]
-    started = time.perf_counter()
+        for d in (e.to_document() for e in events)
+    )
     ok, errors = helpers.bulk(es, actions, chunk_size=500, stats_only=True)
     seconds = time.perf_counter() - started
     if ok != n or errors:
@@ -147,9 +152,11 @@ def main() -> None:
         "runs_logger": [round(r) for r in logger_rates],
         "runs_bulk": [round(r) for r in bulk_rates],
         "logger": totals,
-        "targets": {"ratio": 0.8, "emit_p99_us": 100},
+        "targets": {"ratio": TARGET_RATIO, "emit_p99_us": TARGET_EMIT_P99_US},
     }
-    result["meets_targets"] = result["ratio"] >= 0.8 and result["emit_p99_us"] < 100
+    result["targets"]["ratio_met"] = result["ratio"] >= TARGET_RATIO
+    result["targets"]["emit_p99_us_met"] = result["emit_p99_us"] < TARGET_EMIT_P99_US
+    result["meets_targets"] = result["targets"]["ratio_met"] and result["targets"]["emit_p99_us_met"]
     print(json.dumps(result))
 
 
