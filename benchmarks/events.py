@@ -156,7 +156,8 @@ def main() -> None:
     }
     result["targets"]["ratio_met"] = result["ratio"] >= TARGET_RATIO
     result["targets"]["emit_p99_us_met"] = result["emit_p99_us"] < TARGET_EMIT_P99_US
-    result["meets_targets"] = result["targets"]["ratio_met"] and result["targets"]["emit_p99_us_met"]
+    met = result["targets"]
+    result["meets_targets"] = met["ratio_met"] and met["emit_p99_us_met"]
     print(json.dumps(result))
 
 
