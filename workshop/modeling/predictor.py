@@ -39,6 +39,11 @@ class Predictor:
         self.card = card or {}
         self._regressor = model.named_steps["regressor"]
         self._featurizer = RowFeaturizer()
+        # Compile the single-row trees now (loading happens off the request path: the service's
+        # model holder loads in its own thread), not at the first prediction.
+        flat_forest = getattr(self._regressor, "_flat_forest", None)
+        if flat_forest is not None:
+            flat_forest()
 
     @classmethod
     def load(cls, version: str | None = None, settings: Settings | None = None) -> Predictor:
