@@ -226,6 +226,10 @@ class WriteResult:
 
 def write(es: Any, actions: list[dict[str, Any]], spool: Spool) -> WriteResult:
     """Send what the spool holds, then ``actions``; whatever fails goes (back) to the spool."""
+    return _send(es, actions, spool)
+
+
+def _send(es: Any, actions: list[dict[str, Any]], spool: Spool) -> WriteResult:
     pending = spool.read()
     failed_old = _bulk(es, pending)
     replayed = len(pending) - len(failed_old)
@@ -241,4 +245,4 @@ def write(es: Any, actions: list[dict[str, Any]], spool: Spool) -> WriteResult:
 
 def replay(es: Any, spool: Spool) -> WriteResult:
     """Send what the spool holds (before reading states, so spooled alerts count)."""
-    return write(es, [], spool)
+    return _send(es, [], spool)

@@ -12,7 +12,7 @@ import typer
 
 from workshop.cli._app import JSON_OPTION, print_json
 from workshop.cli.monitor import monitor
-from workshop.errors import StackError
+from workshop.errors import WorkshopError
 
 RULES_OPTION = typer.Option(
     None, "--rules", help="Arquivo de regras (padrão: infra/monitoring/rules.toml)."
@@ -51,10 +51,9 @@ def check(rules: Path | None = RULES_OPTION, json_out: bool = JSON_OPTION) -> No
     """Mostra o estado atual de cada regra; sai com 1 se alguma estiver disparada."""
     from workshop.alerts import load_rules, runner
 
-    ruleset = load_rules(rules)
     try:
-        result = runner.run_once(ruleset, write=False)
-    except StackError as exc:
+        result = runner.run_once(load_rules(rules), write=False)
+    except WorkshopError as exc:  # bad rules file, engine away: not the same as "a rule fires"
         typer.secho(f"Erro: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     if json_out:
