@@ -215,10 +215,9 @@ def _translate(kind: str, message: str, error: dict[str, Any]) -> str:
     given = error.get("input")
     if kind == "missing":
         return "obrigatório e ausente"
-    if kind == "enum":
-        return f"valor {given!r} inválido; use um de: {ctx.get('expected', '')}"
-    if kind == "literal_error":
-        return f"valor {given!r} inválido; use um de: {ctx.get('expected', '')}"
+    if kind in {"enum", "literal_error"}:
+        options = str(ctx.get("expected", "")).replace(" or ", " ou ")
+        return f"valor {given!r} inválido; use um de: {options}"
     if kind in {"float_parsing", "float_type"}:
         return f"{given!r} não é um número"
     if kind in {"int_parsing", "int_type", "int_from_float"}:
@@ -238,7 +237,7 @@ def _translate(kind: str, message: str, error: dict[str, Any]) -> str:
     return message
 
 
-def parse_rules(data: dict[str, Any], source: str = "arquivo de regras") -> RuleSet:
+def parse_rules(data: dict[str, Any], source: str = "um arquivo de regras") -> RuleSet:
     """Validate already-parsed TOML; every problem is listed, nothing half-loaded is returned."""
     raw_rules = data.get("rule") if isinstance(data.get("rule"), list) else []
     try:
@@ -246,13 +245,14 @@ def parse_rules(data: dict[str, Any], source: str = "arquivo de regras") -> Rule
     except ValidationError as exc:
         problems = [_describe(dict(err), raw_rules) for err in exc.errors()]
         raise RulesError(
-            f"{source} inválido — nenhuma regra foi carregada:\n  • " + "\n  • ".join(problems)
+            f"Regras inválidas em {source} — nenhuma regra foi carregada:\n  • "
+            + "\n  • ".join(problems)
         ) from None
     names = [r.name for r in ruleset.rule]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise RulesError(
-            f"{source} inválido — nenhuma regra foi carregada:\n  • nome repetido: "
+            f"Regras inválidas em {source} — nenhuma regra foi carregada:\n  • nome repetido: "
             + ", ".join(repr(n) for n in duplicated)
         )
     return ruleset
