@@ -181,6 +181,7 @@ class ImportResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
     version: str | None = None
     public_url: str = ""  # where the browser reaches Kibana (links); empty = kibana_url
+    alerting: Any = None  # workshop.kibana_alerting.AlertingResult, filled by setup()
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -198,6 +199,8 @@ class ImportResult:
             title = err.get("title") or err.get("meta", {}).get("title") or err.get("id")
             kind = err.get("error", {}).get("type", "erro")
             lines.append(f"  ✗ {err.get('type')} {title}: {kind}")
+        if self.alerting is not None:
+            lines.append(self.alerting.summary())
         if self.success:
             public = self.public_url or self.kibana_url
             lines += [
@@ -270,6 +273,10 @@ def setup(
     status = wait_for_kibana(url, timeout=wait_timeout, interval=interval, progress=progress)
     result = import_saved_objects(url, path)
     result.version = status.version
+    if path is None:  # the workshop's own objects: also the checks' alerting (issue 16)
+        from workshop import kibana_alerting
+
+        result.alerting = kibana_alerting.provision(url)
     return result
 
 

@@ -12,8 +12,8 @@ What "realistic" means here, by default:
 - **dates**: spread uniformly over ``days`` days from ``start`` (default: today).
 
 ``family_weights`` and ``promotion_rate`` change the mix on purpose (notebook 04 uses them to
-create drift); ``start``/``days`` choose the target dates (notebook 06 uses the weeks after a
-regime change).
+create drift; :data:`DRIFTS` names the two shifts notebook 07 sends, see :func:`drift`);
+``start``/``days`` choose the target dates (notebook 06 uses the weeks after a regime change).
 """
 
 from __future__ import annotations
@@ -71,6 +71,27 @@ class SimulationSummary:
         if self.first_error:
             text += f" Primeiro erro: {self.first_error}"
         return text
+
+
+#: Named shifts of the traffic (keyword arguments of :func:`simulate`): ``mix`` asks about the
+#: dairy products eight times as often as the others, ``promocao`` puts 60 % of the requests on
+#: promotion (the store's calendar has 10–20 %). Either moves a PSI well past "agir" (0.25).
+DRIFTS: dict[str, dict[str, Any]] = {
+    "mix": {"family_weights": {"LATICÍNIOS": 8.0}},
+    "promocao": {"promotion_rate": 0.6},
+}
+
+
+def drift(*kinds: str) -> dict[str, Any]:
+    """Keyword arguments for :func:`simulate` that shift the traffic (``drift("promocao")``)."""
+    out: dict[str, Any] = {}
+    for kind in kinds:
+        if kind not in DRIFTS:
+            raise InvalidInputError(
+                f"Desvio desconhecido: {kind!r} (use um de: {', '.join(DRIFTS)})"
+            )
+        out.update(DRIFTS[kind])
+    return out
 
 
 # --------------------------------------------------------------------------- the plan

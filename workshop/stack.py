@@ -31,6 +31,9 @@ from workshop.errors import StackError
 
 TEMPLATE_NAME = "model-events"
 TEMPLATE_PATH = project_root() / "infra" / "elasticsearch" / "model-template.json"
+# The scheduled checks' results (workshop/alerts/store.py writes monitoring-YYYY.MM.DD).
+MONITORING_TEMPLATE_NAME = "monitoring-checks"
+MONITORING_TEMPLATE_PATH = project_root() / "infra" / "elasticsearch" / "monitoring-template.json"
 _RECORD_NAME = "embedded.json"
 _COMPAT = "; compatible-with=8"
 
@@ -297,13 +300,23 @@ def load_template() -> dict[str, Any]:
     return json.loads(TEMPLATE_PATH.read_text())
 
 
+def install_monitoring_template(es: Elasticsearch) -> bool:
+    """Install (or update) the template for ``monitoring-*``; True when it did not exist."""
+    body = json.loads(MONITORING_TEMPLATE_PATH.read_text())
+    existed = bool(es.indices.exists_index_template(name=MONITORING_TEMPLATE_NAME))
+    es.indices.put_index_template(name=MONITORING_TEMPLATE_NAME, **body)
+    return not existed
+
+
 def install_template(es: Elasticsearch | None = None) -> dict[str, Any]:
-    """Install (or update) the composable index template for ``model-*``; idempotent."""
+    """Install (or update) the composable index templates for ``model-*`` (whose summary is
+    returned) and ``monitoring-*`` (the checks' results); idempotent."""
     es = es or connect()
     body = load_template()
     try:
         existed = bool(es.indices.exists_index_template(name=TEMPLATE_NAME))
         resp = es.indices.put_index_template(name=TEMPLATE_NAME, **body)
+        install_monitoring_template(es)
     except Exception as exc:
         raise StackError(
             f"Não consegui instalar o template de índice no Elasticsearch ({exc}). "
@@ -358,6 +371,8 @@ def ensure_template(es: Elasticsearch) -> bool:
     text), and every terms aggregation on it would fail.
     """
     if es.indices.exists_index_template(name=TEMPLATE_NAME):
+        if not es.indices.exists_index_template(name=MONITORING_TEMPLATE_NAME):
+            install_monitoring_template(es)
         return False
     install_template(es)
     return True

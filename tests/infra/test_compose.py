@@ -92,8 +92,16 @@ def test_compose_specification_with_a_project_name(resolved: dict[str, Any]) -> 
     assert not re.search(r"^version:", text, flags=re.M), "the Compose Specification has no version"
 
 
-def test_the_six_services(services: dict[str, Any]) -> None:
-    assert set(services) == {"elasticsearch", "kibana", "fluentd", "setup", "model", "jupyter"}
+def test_the_seven_services(services: dict[str, Any]) -> None:
+    assert set(services) == {
+        "elasticsearch",
+        "kibana",
+        "fluentd",
+        "setup",
+        "model",
+        "monitor",
+        "jupyter",
+    }
 
 
 # --- network exposure ----------------------------------------------------------------------------
@@ -193,6 +201,7 @@ EXPECTED_DEPENDENCIES = {
         "model": "service_healthy",
         "kibana": "service_healthy",
     },
+    "monitor": {"setup": "service_completed_successfully", "model": "service_healthy"},
 }
 
 
@@ -316,7 +325,7 @@ def test_fluentd_buffer_is_a_named_volume_holding_every_path_of_fluent_conf(
 # --- the project image: setup, model, jupyter ----------------------------------------------------
 
 
-@pytest.mark.parametrize("name", PROJECT_IMAGE_SERVICES)
+@pytest.mark.parametrize("name", (*PROJECT_IMAGE_SERVICES, "monitor"))
 def test_workshop_settings_are_known_and_valid(
     services: dict[str, Any], name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -383,3 +392,40 @@ def test_jupyter_token_comes_from_the_env_file(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     jupyter = json.loads(proc.stdout)["services"]["jupyter"]
     assert jupyter["environment"]["JUPYTER_TOKEN"] == "segredo-da-turma"
+
+
+# --- the scheduled checks (issue 16) -------------------------------------------------------------
+
+
+def test_monitor_runs_the_checks_every_minute_on_the_project_image(
+    services: dict[str, Any], resolved: dict[str, Any]
+) -> None:
+    monitor = services["monitor"]
+    assert monitor["command"] == ["workshop", "monitor", "run", "--every", "60s"]
+    assert "build" not in monitor, "only the build services build the project image"
+    assert monitor["image"] == services["model"]["image"]
+    assert monitor.get("restart") == "unless-stopped"
+    assert not monitor.get("ports"), "the checks publish nothing"
+    volumes = {(m["type"], m["source"], m["target"]) for m in monitor["volumes"]}
+    assert volumes == {("volume", "workshop-home", WORKSHOP_HOME)}  # registry + spool
+
+
+def test_kibana_encryption_key_defaults_to_the_documented_lab_value(
+    services: dict[str, Any],
+) -> None:
+    example = (ROOT / ".env.example").read_text()
+    documented = re.search(r"^KIBANA_ENCRYPTION_KEY=(.+)$", example, flags=re.M)
+    assert documented, ".env.example must document KIBANA_ENCRYPTION_KEY"
+    key = env_of(services["kibana"])["XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY"]
+    assert key == documented.group(1).strip()
+    assert len(key) >= 32, "Kibana requires at least 32 characters"
+
+
+def test_kibana_encryption_key_comes_from_the_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    secret = "k" * 40
+    env_file.write_text(f"KIBANA_ENCRYPTION_KEY={secret}\n")
+    proc = run_compose("config", "--format", "json", env_file=env_file)
+    assert proc.returncode == 0, proc.stderr
+    kibana = json.loads(proc.stdout)["services"]["kibana"]
+    assert kibana["environment"]["XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY"] == secret

@@ -136,6 +136,10 @@ def _handler(fake: FakeKibana) -> type[BaseHTTPRequestHandler]:
             rec = self._record()
             if rec.path == "/api/saved_objects/_import":
                 self._send(*fake.import_body(rec))
+            elif rec.path.startswith(("/api/actions/connector/", "/api/alerting/rule/")):
+                # setup() also provisions the checks' alerting (tests/unit/test_kibana_alerting.py
+                # validates those bodies against Kibana's schemas)
+                self._send(200, {"id": rec.path.rsplit("/", 1)[-1]})
             else:
                 self._send(404, {"statusCode": 404, "error": "Not Found", "message": "Not Found"})
 
@@ -234,7 +238,9 @@ def test_setup_waits_through_503_then_imports(fake_kibana: FakeKibana) -> None:
     result = kibana.setup(fake_kibana.url, wait_timeout=10, interval=0.1, progress=False)
     assert result.success and result.version == "8.19.0"
     paths = [r.path for r in fake_kibana.requests]
-    assert paths == ["/api/status"] * 3 + ["/api/saved_objects/_import"]
+    assert paths[:4] == ["/api/status"] * 3 + ["/api/saved_objects/_import"]
+    assert paths[4] == "/api/saved_objects/_import"  # the "Saúde do modelo" objects
+    assert all(p.startswith(("/api/actions/", "/api/alerting/")) for p in paths[5:])
 
 
 def test_status_of_an_unreachable_kibana() -> None:

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from workshop.cli import demo, events, feedback, kibana, models, monitor, serve, stack  # noqa: F401  (registers the commands)
+from workshop.cli import alerts, demo, events, feedback, kibana, models, monitor, serve, stack  # noqa: F401  (registers the commands)
 from workshop.cli._app import app
 from workshop.cli._usage import UsageError, usage_message
 from workshop.errors import WorkshopError
