@@ -56,7 +56,7 @@ def doctor(json_out: bool = JSON_OPTION) -> None:
 
 @app.command()
 def setup(json_out: bool = JSON_OPTION) -> None:
-    """Instala o template de índice `model-*` no Elasticsearch."""
+    """Instala os templates de índice `model-*` e `monitoring-*` no Elasticsearch."""
     from workshop import stack
 
     result = stack.install_template()
@@ -66,5 +66,6 @@ def setup(json_out: bool = JSON_OPTION) -> None:
         verb = "criado" if result["action"] == "created" else "atualizado"
         typer.echo(
             f"Template {result['template']} {verb} para {', '.join(result['index_patterns'])}"
-            f" ({len(result['fields'])} campos)."
+            f" ({len(result['fields'])} campos); template {stack.MONITORING_TEMPLATE_NAME} para"
+            " monitoring-* (resultados das verificações)."
         )
