@@ -49,8 +49,10 @@ DASHBOARD_ID = "workshop-monitoramento-do-modelo"
 # The columns the exercise adds in Discover (after the @timestamp column Discover always shows).
 DISCOVER_COLUMNS = ["product", "date", "prediction", "model_version", "channel", "latency_ms"]
 KIBANA_START_HINT = (
-    "Inicie o stack com Docker (`docker compose up -d`; o Kibana leva 1–2 minutos para subir) e "
-    "confira com `workshop doctor`. No modo sem Docker (motor embutido) não há Kibana."
+    "O Kibana só existe no stack Docker: pare o motor embutido (`workshop down`, ele ocupa a porta "
+    "9200), rode `docker compose up -d` (o Kibana leva 1–2 minutos para subir) e confira com "
+    "`workshop doctor`; ou aponte WORKSHOP_ES_URL e WORKSHOP_KIBANA_URL para o stack de outra "
+    "máquina. Sem Kibana, o notebook 05 mostra o que o Discover mostraria."
 )
 TYPE_LABELS = {
     "index-pattern": "data view",
@@ -74,6 +76,7 @@ class KibanaStatus:
     reachable: bool
     level: str | None = None
     version: str | None = None
+    refused: bool = False  # connection refused: nothing listens there at all
 
     @property
     def available(self) -> bool:
@@ -107,6 +110,8 @@ def kibana_status(url: str | None = None, timeout: float = 2.0) -> KibanaStatus:
     try:
         resp = httpx.get(f"{base}/api/status", timeout=timeout)
         body = resp.json()
+    except httpx.ConnectError:
+        return KibanaStatus(base, reachable=False, refused=True)
     except (httpx.HTTPError, ValueError):
         return KibanaStatus(base, reachable=False)
     if not isinstance(body, dict):
@@ -123,8 +128,15 @@ def wait_for_kibana(
     timeout: float = 180.0,
     interval: float = 2.0,
     progress: bool = True,
+    refused_grace: float = 10.0,
 ) -> KibanaStatus:
-    """Poll ``/api/status`` until Kibana says ``available``; pt-BR :class:`KibanaError` if never."""
+    """Poll ``/api/status`` until Kibana says ``available``; pt-BR :class:`KibanaError` if never.
+
+    A Kibana that is starting (Docker publishes its port at once) answers or resets connections,
+    and is waited for up to ``timeout``; a port where connections are *refused* for
+    ``refused_grace`` seconds has no Kibana at all (the embedded path), and fails at once instead
+    of after the full ``timeout`` (issue 13).
+    """
     base = _base(url)
     deadline = time.monotonic() + timeout
     status = kibana_status(base)
@@ -138,6 +150,11 @@ def wait_for_kibana(
     ) as bar:
         started = time.monotonic()
         while not status.available:
+            if status.refused and time.monotonic() - started >= refused_grace:
+                raise KibanaError(
+                    f"Nada escuta em {base}: o Kibana não está rodando (conexão recusada). "
+                    + KIBANA_START_HINT
+                )
             if time.monotonic() >= deadline:
                 raise KibanaError(
                     f"{status.message} Esperei {timeout:.0f} s e ele não ficou disponível. "

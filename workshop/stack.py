@@ -345,7 +345,7 @@ def es_error(exc: Exception, doing: str, settings: Settings | None = None) -> St
     if isinstance(exc, TransportConnectionError | ConnectionTimeout):
         return StackError(
             f"Não consegui {doing}: o Elasticsearch em {url} não respondeu. "
-            f"Rode `workshop doctor` (e, sem Docker, `workshop embedded up`)."
+            f"Rode `workshop doctor` (e, sem Docker, `workshop up`)."
         )
     if isinstance(exc, ApiError):
         text = str(exc)
@@ -390,7 +390,14 @@ class Check:
     hint: str = ""
 
 
-START_HINT = "rode `docker compose up -d` ou `workshop embedded up`"
+START_HINT = "sem Docker, `workshop up`; com Docker, `docker compose up -d`"
+# Without Docker the embedded engine holds 9200: `docker compose up -d kibana` would start
+# Docker's Elasticsearch beside it (port clash) and show an empty Kibana (issue 13).
+KIBANA_HINT = (
+    "o Kibana só existe no stack Docker. Para usá-lo: `workshop down` (libera a porta 9200 do "
+    "motor embutido) e `docker compose up -d`; ou aponte WORKSHOP_ES_URL e WORKSHOP_KIBANA_URL "
+    "para o stack de outra máquina. Sem Kibana, o notebook 05 mostra o que o Discover mostraria"
+)
 
 
 def run_checks(settings: Settings | None = None) -> list[Check]:
@@ -445,7 +452,7 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
                 False,
                 settings.kibana_url,
                 "não respondeu (no modo sem Docker não há Kibana)",
-                "só existe com Docker: `docker compose up -d kibana`",
+                KIBANA_HINT,
             )
         )
 
@@ -473,7 +480,7 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
                 False,
                 settings.service_url,
                 "não respondeu",
-                "rode `workshop serve` (ou o notebook 02)",
+                "rode `workshop up` (o formulário fica no ar até `workshop down`)",
             )
         )
     return checks

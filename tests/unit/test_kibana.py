@@ -227,6 +227,18 @@ def test_wait_gives_up_with_a_pt_br_error_when_kibana_never_answers() -> None:
     assert "docker compose up -d" in message and "motor embutido" in message
 
 
+def test_wait_stops_early_when_nothing_listens_instead_of_the_full_timeout() -> None:
+    # Issue 13: `workshop kibana setup` without Kibana waited the whole 180 s. A refused
+    # connection past the grace period means no Kibana at all: it fails long before `timeout`
+    # (here 600 s; the test would hit pytest's timeout if it waited).
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(kibana.KibanaError) as info:
+        kibana.wait_for_kibana(url, timeout=600, interval=0.1, progress=False, refused_grace=0.3)
+    message = str(info.value)
+    assert f"Nada escuta em {url}" in message
+    assert "workshop down" in message and "docker compose up -d" in message
+
+
 def test_wait_reports_a_kibana_that_stays_unavailable(fake_kibana: FakeKibana) -> None:
     fake_kibana.statuses = ["degraded"]
     with pytest.raises(kibana.KibanaError, match=r"ainda não está pronto \(status: degraded\)"):

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -18,7 +19,13 @@ from workshop.dataset import (
 )
 from workshop.errors import InvalidInputError, ModelNotFoundError, WorkshopError
 from workshop.modeling.registry import NO_MODEL_MESSAGE
-from workshop.service.page import STATIC_DIR, _form_input, _form_question, render_page
+from workshop.service.page import (
+    STATIC_DIR,
+    SWAGGER_UI_DIR,
+    _form_input,
+    _form_question,
+    render_page,
+)
 from workshop.service.prediction import (
     CHANNEL_HEADER,
     HTTP_CHANNELS,
@@ -98,10 +105,27 @@ def create_app(
         ),
         version="1.0",
         lifespan=lifespan,
+        # /docs is served below from the installed swagger-ui-bundle: FastAPI's default page
+        # loads Swagger UI from a CDN (blank offline) and /redoc loads ReDoc and Google Fonts.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static/swagger-ui", StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} · API",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+            # Swagger UI's default validator badge fetches an image from validator.swagger.io.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
 
     # ---- errors: always pt-BR, never a 500 for input
     @app.exception_handler(RequestValidationError)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import swagger_ui_bundle
 from fastapi.templating import Jinja2Templates
 
 from workshop.dataset import (
@@ -19,6 +20,8 @@ from workshop.service.prediction import PredictionInput, _shown, resolve_product
 
 TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
 STATIC_DIR = Path(__file__).parent.parent / "static"
+# Swagger UI's assets from the installed swagger-ui-bundle package (no CDN: /docs works offline).
+SWAGGER_UI_DIR = Path(swagger_ui_bundle.swagger_ui_path)
 # Starlette's environment autoescapes .html templates (jinja2.select_autoescape): every value
 # that came from a request is HTML-escaped by the template itself.
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
