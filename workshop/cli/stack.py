@@ -85,7 +85,7 @@ def setup(json_out: bool = JSON_OPTION) -> None:
     if json_out:
         print_json(result)
     else:
-        verb = "criado" if result["action"] == "created" else "atualizado"
+        verb = stack.TEMPLATE_ACTIONS[result["action"]]
         typer.echo(
             f"Template {result['template']} {verb} para {', '.join(result['index_patterns'])}"
             f" ({len(result['fields'])} campos); template {stack.MONITORING_TEMPLATE_NAME} para"

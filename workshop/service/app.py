@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from workshop.config import Settings
 from workshop.dataset import (
     CATALOGUE,
-    parse_date,
+    parse_forecast_date,
 )
 from workshop.errors import InvalidInputError, ModelNotFoundError, WorkshopError
 from workshop.modeling.registry import NO_MODEL_MESSAGE
@@ -113,16 +113,16 @@ def create_app(
     app.state.service = service
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.mount("/static/swagger-ui", StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
+    app.mount("/swagger-ui", StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> Response:
         return get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title=f"{app.title} · API",
-            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+            swagger_js_url="/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/swagger-ui/favicon-32x32.png",
             # Swagger UI's default validator badge fetches an image from validator.swagger.io.
             swagger_ui_parameters={"validatorUrl": None},
         )
@@ -169,7 +169,9 @@ def create_app(
         body = parse_body(PredictRequest, await request.body(), request.headers.get("content-type"))
         channel = parse_channel(request.headers.get(CHANNEL_HEADER))
         question = PredictionInput(
-            parse_date(body.date), resolve_product(body.item_nbr, body.product), body.onpromotion
+            parse_forecast_date(body.date),
+            resolve_product(body.item_nbr, body.product),
+            body.onpromotion,
         )
         return JSONResponse(service.predict(question, channel))
 

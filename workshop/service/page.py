@@ -8,9 +8,10 @@ from typing import Any
 import swagger_ui_bundle
 from fastapi.templating import Jinja2Templates
 
+from workshop import formatting
 from workshop.dataset import (
     CATALOGUE,
-    parse_date,
+    parse_forecast_date,
 )
 from workshop.errors import InvalidInputError
 from workshop.modeling.registry import NO_MODEL_MESSAGE
@@ -28,8 +29,8 @@ templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 
 def _number(value: float) -> str:
-    """12345.678 → "12.345,68" (pt-BR)."""
-    return f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+    """12345.678 → "12.345,7": one decimal, as the notebooks print a prediction (Babel, pt-BR)."""
+    return formatting.number(value, 1)
 
 
 def render_page(
@@ -75,7 +76,7 @@ def _form_input(form: Any) -> tuple[dict[str, str], list[str]]:
 def _form_question(values: dict[str, str]) -> PredictionInput:
     if not values.get("date", "").strip():
         raise InvalidInputError("Informe a data no formato AAAA-MM-DD.")
-    day = parse_date(values["date"])
+    day = parse_forecast_date(values["date"])
     item = values.get("item_nbr") or None
     name = values.get("product") or None
     product = resolve_product(item, name)

@@ -39,7 +39,7 @@ def test_result_shows_the_prediction_in_pt_br_and_every_field() -> None:
         "prediction_id": "0b8e6a52-3c1f-4e8e-9c53-3f0f2f2d8a11",
     }
     html = page.render_page(result=result, model_version="v2")
-    assert 'id="prediction">12.345,68<' in html
+    assert 'id="prediction">12.345,7<' in html
     assert "Leite &lt;integral&gt; (103520)" in html
     assert "<dd>sim</dd>" in html
     assert result["prediction_id"] in html
