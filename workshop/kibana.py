@@ -365,6 +365,28 @@ def prediction_url(
     )
 
 
+_STATUS_CACHE: dict[str, tuple[float, bool]] = {}
+
+
+def kibana_available(url: str | None = None, max_age: float = 30.0) -> bool:
+    """Whether Kibana is available, probed at most every ``max_age`` seconds (for the form)."""
+    base = _base(url)
+    now = time.monotonic()
+    cached = _STATUS_CACHE.get(base)
+    if cached is None or now - cached[0] > max_age:
+        cached = (now, kibana_status(base, timeout=1.0).available)
+        _STATUS_CACHE[base] = cached
+    return cached[1]
+
+
+def form_event_link(prediction_id: str) -> str | None:
+    """The form's link to a prediction's event: Discover around now when Kibana is up, else
+    ``None`` (the form then names ``workshop events show ID``)."""
+    if not kibana_available():
+        return None
+    return prediction_url(prediction_id, timestamp=datetime.now(UTC))
+
+
 def dashboard_url(kibana_url: str | None = None) -> str:
     return f"{_public(kibana_url)}/app/dashboards#/view/{DASHBOARD_ID}"
 

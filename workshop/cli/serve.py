@@ -48,7 +48,9 @@ def serve(
     )
     if exit_on_stdin_eof:
         _stop_when_stdin_closes()
-    service.run(host, port, app=service.create_app(settings))
+    from workshop.kibana import form_event_link
+
+    service.run(host, port, app=service.create_app(settings, event_link=form_event_link))
 
 
 def _stop_when_stdin_closes() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -72,9 +73,12 @@ _PREDICT_OPENAPI: dict[str, Any] = {
 def create_app(
     settings: Settings | None = None,
     logger: Any = None,
+    event_link: Callable[[str], str | None] | None = None,
 ) -> FastAPI:
     """The service app. ``logger`` defaults to :func:`workshop.events.default_logger`, whose
-    worker batches the events (``EventLogger.linger``)."""
+    worker batches the events (``EventLogger.linger``). ``event_link(prediction_id)`` gives the
+    form's link to the prediction's event (Discover, when Kibana is up), or ``None``; it is
+    injected by ``workshop serve`` because the Kibana stage sits above the service."""
     service = PredictionService(settings, logger, single_thread=True)
     products = [
         {
@@ -234,9 +238,16 @@ def create_app(
             status, error = 422, str(exc)
         except WorkshopError as exc:
             status, error = 503, str(exc)
+        link = None
+        if result is not None and event_link is not None:
+            try:
+                link = event_link(str(result["prediction_id"]))
+            except Exception:  # a link is a nicety: never fail a prediction over it
+                link = None
         page = render_page(
             **shown,
             result=result,
+            event_url=link,
             error=error,
             model_version=service.model.version,
         )

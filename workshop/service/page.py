@@ -41,6 +41,7 @@ def render_page(
     result: dict[str, Any] | None = None,
     error: str | None = None,
     model_version: str | None = None,
+    event_url: str | None = None,
 ) -> str:
     """The form page (``templates/form.html``, autoescaped)."""
     return templates.get_template("form.html").render(
@@ -52,6 +53,7 @@ def render_page(
         prediction_text=_number(result["prediction"]) if result else "",
         error=error,
         model_version=model_version,
+        event_url=event_url,
         no_model_message=NO_MODEL_MESSAGE,
     )
 
