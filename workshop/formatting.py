@@ -82,3 +82,58 @@ def axis_number(decimals: int = 1) -> Any:
     from matplotlib.ticker import FuncFormatter
 
     return FuncFormatter(lambda x, _pos: number(x, decimals))
+
+
+#: pt-BR headers for the columns a participant sees in tables (events, reports, comparisons).
+COLUMN_LABELS = {
+    "@timestamp": "quando (UTC)",
+    "prediction_id": "ID da predição",
+    "model_version": "versão do modelo",
+    "channel": "canal",
+    "date": "data pedida",
+    "item_nbr": "código do produto",
+    "product": "produto",
+    "family": "família",
+    "onpromotion": "em promoção",
+    "prediction": "previsão",
+    "latency_ms": "latência (ms)",
+    "actual": "venda real",
+    "abs_error": "erro absoluto",
+    "labeled_at": "rotulado em (UTC)",
+    "period": "período",
+    "events": "eventos",
+    "labeled": "rotulados",
+    "mean_prediction": "previsão média",
+    "mean_actual": "venda real média",
+    "mean_abs_error": "erro absoluto médio",
+    "nwrmsle": "NWRMSLE",
+    "nwrmsle_old": "NWRMSLE (versão antiga)",
+    "nwrmsle_new": "NWRMSLE (versão nova)",
+    "improvement": "melhora",
+    "week": "semana",
+    "n": "n",
+}
+
+
+def readable(frame: Any, decimals: int = 2) -> Any:
+    """A copy of a DataFrame as a participant should read it: pt-BR headers, numbers with a
+    decimal comma and ``decimals`` places, timestamps to the second, booleans as sim/não."""
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_bool_dtype(values):
+            out[column] = values.map({True: "sim", False: "não"})
+        elif pd.api.types.is_float_dtype(values):
+            out[column] = values.map(lambda v: number(v, decimals))
+        elif pd.api.types.is_integer_dtype(values):
+            out[column] = values.map(integer)
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            out[column] = values.map(lambda v: "—" if pd.isna(v) else moment(v.to_pydatetime()))
+        elif column in ("@timestamp", "labeled_at"):
+            out[column] = values.map(lambda v: moment(v) if isinstance(v, str) else v)
+        elif column == "date":
+            out[column] = values.map(lambda v: day(v) if isinstance(v, str) else v)
+    out.index.names = [COLUMN_LABELS.get(str(n), n) if n else n for n in out.index.names]
+    return out.rename(columns=lambda c: COLUMN_LABELS.get(str(c), c))

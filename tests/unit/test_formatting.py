@@ -45,3 +45,28 @@ def test_the_forecast_horizon_is_the_history_to_three_years_past_it() -> None:
     for outside in ("2100-12-31", "1900-01-01", "2023-12-31", "9999-12-31"):
         with pytest.raises(InvalidInputError, match="fora do horizonte do modelo"):
             parse_forecast_date(outside)
+
+
+def test_readable_tables_have_pt_br_headers_rounded_values_and_seconds() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [
+            {
+                "@timestamp": "2026-12-01T09:30:59.123456Z",
+                "prediction": 183.16789,
+                "onpromotion": True,
+                "nwrmsle_old": 0.51234567,
+                "period": "antes",
+            }
+        ]
+    )
+    shown = fmt.readable(frame)
+    assert list(shown.columns) == [
+        "quando (UTC)",
+        "previsão",
+        "em promoção",
+        "NWRMSLE (versão antiga)",
+        "período",
+    ]
+    assert shown.iloc[0].tolist() == ["01/12/2026 09:30:59", "183,17", "sim", "0,51", "antes"]
