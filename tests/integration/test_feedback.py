@@ -18,6 +18,7 @@ from elasticsearch import helpers
 
 from workshop import dataset, feedback, modeling, stack
 from workshop.config import get_settings
+from workshop.errors import InvalidInputError
 
 AS_OF = date(2026, 2, 1)
 SCENARIO = feedback.Scenario()  # dairy −30 % from 2026-01-01
@@ -147,7 +148,7 @@ def test_live_error_aggregations_match_pandas(es, prefix) -> None:
     assert overall["nwrmsle"].iloc[0] == pytest.approx(
         modeling.nwrmsle(events["actual"], events["prediction"], events["perishable"]), rel=1e-4
     )
-    with pytest.raises(feedback.InvalidInputError):
+    with pytest.raises(InvalidInputError):
         feedback.live_error(by="colour", es=es)
     # logged_since: only events logged from that moment on (make_events logs event i on
     # 2026-01-0{1 + i % 3} at 12:00 UTC, so from Jan 2 on are those with i % 3 != 0)

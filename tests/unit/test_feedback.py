@@ -11,6 +11,8 @@ import pytest
 from workshop import dataset, feedback, modeling
 from workshop.config import get_settings
 from workshop.errors import InvalidInputError
+from workshop.feedback import labels
+from workshop.modeling.metrics import PERISHABLE_WEIGHT
 
 MILK = dataset.product_by_name("Leite integral 1L")
 SOAP = dataset.product_by_name("Sabão em pó 1kg")
@@ -231,7 +233,7 @@ def test_label_actions_are_partial_updates_with_the_worlds_actuals() -> None:
         for i, (d, p) in enumerate([("2026-01-20", False), ("2025-12-20", True)])
     ]
     hits.append({"_index": "x", "_id": "bad", "_source": {"date": "2026-01-20", "item_nbr": "1"}})
-    actions, unknown = feedback._label_actions(hits, regime=scenario.regime, seed=scenario.seed)
+    actions, unknown = labels._label_actions(hits, regime=scenario.regime, seed=scenario.seed)
     assert unknown == 1
     assert {a["_op_type"] for a in actions} == {"update"}
     assert all("script" not in a and set(a["doc"]) == set(feedback.LABEL_FIELDS) for a in actions)
@@ -239,7 +241,7 @@ def test_label_actions_are_partial_updates_with_the_worlds_actuals() -> None:
         truth = dataset.actuals(d, MILK.item_nbr, p, seed=scenario.seed, regime=scenario.regime)
         assert action["doc"]["actual"] == pytest.approx(truth)
         assert action["doc"]["abs_error"] == pytest.approx(abs(50 - truth))
-        assert action["doc"]["error_weight"] == feedback.PERISHABLE_WEIGHT
+        assert action["doc"]["error_weight"] == PERISHABLE_WEIGHT
 
 
 def test_scenario_dates_and_validation(tmp_path, monkeypatch) -> None:
