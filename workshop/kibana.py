@@ -293,7 +293,7 @@ def setup(
     if path is None:  # the workshop's own objects: also the checks' alerting (issue 16)
         from workshop import kibana_alerting
 
-        result.alerting = kibana_alerting.provision(url)
+        result.alerting = kibana_alerting.provision(url, import_objects=import_saved_objects)
     return result
 
 

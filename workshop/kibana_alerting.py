@@ -35,6 +35,7 @@ file from ``.env``); without it rule creation answers 400 and the error below sa
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,15 +238,18 @@ def provision(
     rules: RuleSet | None = None,
     rules_path: Path | None = None,
     objects_path: Path | None = None,
+    import_objects: Callable[[str, Path], Any],
     timeout: float = 30.0,
 ) -> AlertingResult:
-    """Connectors, one rule per rule of the file, and the "Saúde do modelo" saved objects."""
-    from workshop import kibana
+    """Connectors, one rule per rule of the file, and the "Saúde do modelo" saved objects.
 
+    ``import_objects(url, path)`` is :func:`workshop.kibana.import_saved_objects`, passed in by
+    :func:`workshop.kibana.setup`: this module stays below ``kibana`` (no import cycle).
+    """
     base = (url or get_settings().kibana_url).rstrip("/")
     rules = rules or load_rules(rules_path)
     result = AlertingResult()
-    imported = kibana.import_saved_objects(base, objects_path or MONITORING_OBJECTS_PATH)
+    imported = import_objects(base, objects_path or MONITORING_OBJECTS_PATH)
     if not imported.success:
         raise AlertingError(
             "O Kibana não importou todos os objetos do dashboard Saúde do modelo: "

@@ -82,10 +82,13 @@ def test_demo_json_has_seconds_per_notebook_and_the_target(stack_env, tmp_path: 
     data = runner.DemoResult.as_dict(result, {"fast": True})
     assert list(data["notebooks"]) == ["00_a.ipynb", "01_b.ipynb"]
     assert all(n["seconds"] > 0 and n["export_seconds"] >= 0 for n in data["notebooks"].values())
-    parts = data["setup_seconds"] + sum(
-        n["seconds"] + n["export_seconds"] for n in data["notebooks"].values()
+    # Wall time: every notebook ran one after the other; HTML exports may overlap the next one.
+    serial = data["setup_seconds"] + sum(n["seconds"] for n in data["notebooks"].values())
+    exports = sum(n["export_seconds"] for n in data["notebooks"].values())
+    assert serial - 0.05 <= data["total_seconds"] <= serial + exports + 1.0
+    assert all(
+        (tmp_path / "runs" / "latest" / f"{n[:-6]}.html").exists() for n in data["notebooks"]
     )
-    assert abs(data["total_seconds"] - parts) < 0.05
     assert data["targets"]["total_seconds_max"] == runner.TARGET_TOTAL_SECONDS
     assert data["targets"]["total_seconds_met"] == (data["total_seconds"] <= 60.0)
     assert data["parameters"] == {"fast": True}

@@ -170,7 +170,7 @@ def stub() -> Iterator[Stub]:
 
 
 def test_provision_creates_connectors_and_one_rule_per_rule(stub: Stub) -> None:
-    result = kibana_alerting.provision(stub.url)
+    result = kibana_alerting.provision(stub.url, import_objects=kibana.import_saved_objects)
     names = [r.name for r in load_rules().rules]
     assert set(result.rules) == {f"workshop-regra-{n.replace('_', '-')}" for n in names}
     assert set(result.rules.values()) == {"created"}
@@ -187,8 +187,8 @@ def test_provision_creates_connectors_and_one_rule_per_rule(stub: Stub) -> None:
 
 
 def test_provision_is_idempotent(stub: Stub) -> None:
-    kibana_alerting.provision(stub.url)
-    again = kibana_alerting.provision(stub.url)
+    kibana_alerting.provision(stub.url, import_objects=kibana.import_saved_objects)
+    again = kibana_alerting.provision(stub.url, import_objects=kibana.import_saved_objects)
     assert set(again.rules.values()) == set(again.connectors.values()) == {"updated"}
     puts = [path for method, path in stub.calls if method == "PUT"]
     assert len(puts) == len(again.rules) + len(again.connectors)
@@ -215,7 +215,10 @@ def test_a_refusal_is_reported_in_pt_br_with_the_encryption_hint() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with pytest.raises(kibana_alerting.AlertingError, match="KIBANA_ENCRYPTION_KEY"):
-            kibana_alerting.provision(f"http://127.0.0.1:{server.server_address[1]}")
+            kibana_alerting.provision(
+                f"http://127.0.0.1:{server.server_address[1]}",
+                import_objects=kibana.import_saved_objects,
+            )
     finally:
         server.shutdown()
         server.server_close()
