@@ -81,7 +81,14 @@ def _form_question(values: dict[str, str]) -> PredictionInput:
     day = parse_forecast_date(values["date"])
     item = values.get("item_nbr") or None
     name = values.get("product") or None
-    product = resolve_product(item, name)
+    try:
+        product = resolve_product(item, name)
+    except InvalidInputError:
+        # The API's message names item_nbr and GET /api/products; a person at the form chose
+        # from a list (issue 13: the form's errors spoke the API's language).
+        raise InvalidInputError(
+            "Produto desconhecido: escolha um dos produtos da lista “Produto”."
+        ) from None
     flag = values.get("onpromotion")
     if flag is not None and flag.lower() not in ("true", "on", "1"):
         raise InvalidInputError(f"Valor inválido para “em promoção”: “{_shown(flag)}”.")

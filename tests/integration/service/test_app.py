@@ -221,6 +221,14 @@ def test_form_refuses_a_date_past_the_horizon_and_keeps_what_was_typed(
     assert 'value="2100-12-31"' in resp.text  # the participant's input, not a clamped one
 
 
+def test_form_errors_speak_the_participants_language(client: TestClient, no_new_events: None):
+    resp = client.post("/", data={"date": "2026-01-15", "item_nbr": "999999"})
+    assert resp.status_code == 422
+    assert "escolha um dos produtos da lista" in resp.text
+    for api_word in ("item_nbr", "GET /api/products", "CATALOGUE"):
+        assert api_word not in resp.text.split('id="erro"')[1].split("</p>")[0], api_word
+
+
 def test_openapi_docs(client: TestClient) -> None:
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
