@@ -74,6 +74,9 @@ def stack_env(workshop_home: Path) -> Iterator[dict[str, str]]:
     try:
         yield env
     finally:
+        from workshop import lifecycle
+
+        lifecycle.service_down(settings)  # a `workshop up` from the notebooks, if one is left
         stack.embedded_down(settings)
         for key, value in saved.items():
             if value is None:
