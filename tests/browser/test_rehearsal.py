@@ -234,9 +234,11 @@ def run_all(page: Any, participant: dict[str, Any], name: str) -> None:
         ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator[data-status='idle']",
         timeout=120_000,
     )
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=120_000)
     # "Run All Cells" right after the kernel says idle is sometimes dropped while the kernel
     # connection settles (nothing runs, no error): try again until the first cell starts.
     for _attempt in range(4):
+        accept_kernel_dialog(page)
         page.locator(".lm-MenuBar-item", has_text="Run").first.click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         try:
@@ -272,6 +274,15 @@ def run_all(page: Any, participant: dict[str, Any], name: str) -> None:
         "e => e.scrollTo(0, 0)"
     )
     page.screenshot(path=str(SHOTS / f"{Path(name).stem}-inicio.png"))
+
+
+def accept_kernel_dialog(page: Any) -> None:
+    """JupyterLab sometimes asks "Select Kernel" while a kernel connection settles; the
+    participant clicks Select (the notebook's own kernel is preselected)."""
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    if dialog.count():
+        dialog.get_by_role("button", name="Select Kernel").click()
+        dialog.wait_for(state="detached")
 
 
 def saved_notebook(participant: dict[str, Any], name: str) -> Any:
