@@ -14,17 +14,19 @@ app.add_typer(monitor, name="monitor")
 
 
 def _num(value: float | None, digits: int = 2) -> str:
-    """pt-BR number: decimal comma, thousands dot."""
+    """pt-BR number (Babel, via workshop.formatting); ``—`` for a missing value."""
+    from workshop import formatting
+
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    text = f"{value:,.{digits}f}"
-    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+    return formatting.number(value, digits)
 
 
 def _pvalue(value: float | None) -> str:
-    if value is not None and 0 < value < 0.001:
-        return f"{value:.1e}".replace(".", ",")
-    return _num(value, 3)
+    """ "0,012" or "< 0,001": never an exponent beside a decimal comma (issue 13)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return "< 0,001" if value < 0.001 else _num(value, 3)
 
 
 def _counts_line(counts: dict[str, int], total: int) -> str:
