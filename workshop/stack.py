@@ -28,6 +28,7 @@ from elasticsearch import Elasticsearch
 
 from workshop.config import Settings, get_settings, project_root
 from workshop.errors import StackError
+from workshop.events.transports.fluentd import speaks_forward
 
 TEMPLATE_NAME = "model-events"
 TEMPLATE_PATH = project_root() / "infra" / "elasticsearch" / "model-template.json"
@@ -440,7 +441,18 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
 
     fluentd_url = f"tcp://{settings.fluentd_host}:{settings.fluentd_port}"
     if tcp_reachable(settings.fluentd_host, settings.fluentd_port):
-        checks.append(Check("fluentd", True, fluentd_url, "porta aberta"))
+        if speaks_forward(settings.fluentd_host, settings.fluentd_port):
+            checks.append(Check("fluentd", True, fluentd_url, "responde ao protocolo forward"))
+        else:
+            checks.append(
+                Check(
+                    "fluentd",
+                    False,
+                    fluentd_url,
+                    "a porta está aberta, mas quem responde não é o Fluentd (sem ack do forward)",
+                    "descubra quem ocupa a porta (`lsof -i :24224`) e suba o Fluentd do Docker",
+                )
+            )
     else:
         uses_fluentd = settings.event_transport == "fluentd"
         checks.append(

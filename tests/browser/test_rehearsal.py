@@ -261,7 +261,8 @@ def run_all(page: Any, participant: dict[str, Any], name: str) -> None:
         polling=500,
     )
     page.screenshot(path=str(SHOTS / f"{Path(name).stem}-fim.png"))
-    page.keyboard.press("Control+s")
+    page.locator(".lm-MenuBar-item", has_text="File").first.click()
+    page.get_by_role("menuitem", name=re.compile(r"^Save Notebook")).first.click()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # the save lands on disk
         saved = nbformat.read(participant["root"] / name, as_version=4)
@@ -307,7 +308,13 @@ def check_link(context: Any, link: str, where: str) -> str:
         assert response is not None and response.status < 400, (link, response and response.status)
         path = urlsplit(link).path
         slug = re.sub(r"[^a-z0-9]+", "-", f"{where}-{path}".lower()).strip("-")
-        if path in ("", "/"):
+        if path in ("", "/") and page.locator("#sem-modelo").count():
+            # Notebook 00 points to the form before notebook 01 trains a model: the page must
+            # say so (and how to fix it) rather than fail.
+            banner = page.locator("#sem-modelo").inner_text()
+            assert "notebook 01" in banner or "workshop train" in banner, banner
+            result = "form: up, no model yet (banner says how to train one)"
+        elif path in ("", "/"):
             page.locator("h1", has_text="Previsão de vendas").wait_for()
             page.select_option("#item_nbr", index=0)
             page.fill("#date", "2026-01-15")

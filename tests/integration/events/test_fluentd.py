@@ -222,3 +222,18 @@ def test_unacknowledged_batches_are_spooled_and_resent(tmp_path: Path) -> None:
         assert again.flush(timeout=10)
         again.close()
         assert set(receiver.id_counts()) == {e.prediction_id for e in emitted}
+
+
+def test_doctor_recognises_fluentd_by_its_forward_ack_not_an_open_port() -> None:
+    # Issue 13: `doctor` marked Fluentd ✓ for any process on 24224.
+    import socket
+
+    from workshop.events.transports.fluentd import speaks_forward
+
+    with FluentReceiver() as receiver:  # acks like in_forward
+        assert speaks_forward(receiver.host, receiver.port)
+    with socket.socket() as impostor:  # accepts, never answers the protocol
+        impostor.bind(("127.0.0.1", 0))
+        impostor.listen()
+        host, port = impostor.getsockname()
+        assert not speaks_forward(host, port, timeout=0.5)
