@@ -232,8 +232,21 @@ def run_all(page: Any, participant: dict[str, Any], name: str) -> None:
     is idle, save it, and screenshot the top and the end."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-    page.goto(f"{participant['url']}/lab/tree/{name}?token={participant['token']}")
-    page.wait_for_selector(".jp-Notebook .jp-Cell")
+    if page.url.startswith(participant["url"]):
+        # Close the previous notebook and open the next from the file browser, as a participant
+        # moving on would (no reload: with two tabs open, "Run All Cells" goes to whichever
+        # notebook JupyterLab considers current).
+        page.locator(".lm-MenuBar-item", has_text="File").first.click()
+        page.get_by_role("menuitem", name="Close All Tabs", exact=True).click()
+        dialog = page.locator(".jp-Dialog")
+        if dialog.count():
+            dialog.get_by_role("button", name=re.compile("Discard|Don.t Save")).first.click()
+        page.wait_for_selector(".jp-NotebookPanel", state="detached")
+        page.locator(".jp-DirListing-item", has_text=name).first.dblclick()
+    else:
+        page.goto(f"{participant['url']}/lab/tree/{name}?token={participant['token']}")
+    page.locator(".lm-TabBar-tab.jp-mod-current", has_text=name).wait_for()
+    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
     page.wait_for_selector(
         ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator[data-status='idle']",
         timeout=120_000,
@@ -243,6 +256,8 @@ def run_all(page: Any, participant: dict[str, Any], name: str) -> None:
     # connection settles (nothing runs, no error): try again until the first cell starts.
     for _attempt in range(4):
         accept_kernel_dialog(page)
+        # focus this notebook (the menu acts on the current one)
+        page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").first.click()
         page.locator(".lm-MenuBar-item", has_text="Run").first.click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         try:
@@ -270,7 +285,11 @@ def run_all(page: Any, participant: dict[str, Any], name: str) -> None:
         panel.locator("[data-command='docmanager:save']").first.click()
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:  # the save lands on disk
-            saved = nbformat.read(participant["root"] / name, as_version=4)
+            try:
+                saved = nbformat.read(participant["root"] / name, as_version=4)
+            except Exception:  # read while JupyterLab writes it
+                time.sleep(0.3)
+                continue
             if all(c.get("execution_count") for c in saved.cells if c.cell_type == "code"):
                 break
             time.sleep(0.5)

@@ -109,7 +109,7 @@ def create_app(
         ),
         version="1.0",
         lifespan=lifespan,
-        # /docs is served below from the installed swagger-ui-bundle: FastAPI's default page
+        # /docs is served below from fastapi-offline's Swagger UI assets: FastAPI's default page
         # loads Swagger UI from a CDN (blank offline) and /redoc loads ReDoc and Google Fonts.
         docs_url=None,
         redoc_url=None,
@@ -126,7 +126,7 @@ def create_app(
             title=f"{app.title} · API",
             swagger_js_url="/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/swagger-ui/favicon-32x32.png",
+            swagger_favicon_url="/swagger-ui/favicon.png",
             # Swagger UI's default validator badge fetches an image from validator.swagger.io.
             swagger_ui_parameters={"validatorUrl": None},
         )

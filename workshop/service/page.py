@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import swagger_ui_bundle
+import fastapi_offline
 from fastapi.templating import Jinja2Templates
 
 from workshop import formatting
@@ -21,8 +21,10 @@ from workshop.service.prediction import PredictionInput, _shown, resolve_product
 
 TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
 STATIC_DIR = Path(__file__).parent.parent / "static"
-# Swagger UI's assets from the installed swagger-ui-bundle package (no CDN: /docs works offline).
-SWAGGER_UI_DIR = Path(swagger_ui_bundle.swagger_ui_path)
+# Swagger UI 5's assets from the installed fastapi-offline package (no CDN: /docs works offline).
+# Not swagger-ui-bundle: it ships Swagger UI 4, which refuses FastAPI's OpenAPI 3.1 document
+# ("Unable to render this definition"), caught by the rehearsal (issue 13).
+SWAGGER_UI_DIR = Path(fastapi_offline.__file__).parent / "static"
 # Starlette's environment autoescapes .html templates (jinja2.select_autoescape): every value
 # that came from a request is HTML-escaped by the template itself.
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
