@@ -53,6 +53,7 @@ def render_page(
         products=CATALOGUE,
         result=result,
         prediction_text=_number(result["prediction"]) if result else "",
+        date_text=formatting.day(result["date"]) if result else "",
         error=error,
         model_version=model_version,
         event_url=event_url,

@@ -60,6 +60,7 @@ def test_result_says_where_its_event_is_without_kibana() -> None:
     # Issue 13: "Guarde esse ID" led nowhere; the result names the command that finds it.
     html = page.render_page(result=_RESULT, model_version="v1")
     assert f"workshop events show {_RESULT['prediction_id']}" in html
+    assert 'id="data">15/01/2026<' in html  # pt-BR date (Babel), not ISO
     assert 'id="link-evento"' not in html
 
 
