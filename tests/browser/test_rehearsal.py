@@ -198,6 +198,8 @@ def test_the_participant_journey_in_jupyterlab(
                 if o.get("output_type") == "error"
             ]
             assert not errors, errors
+            if notebook == NOTEBOOKS[-1]:
+                break  # it ends the workshop: its links are meant to be gone now (see below)
             for link in output_links(page):
                 if urlsplit(link).port == kibana_port:
                     continue  # no Kibana on this path: the text says so (notebook 05)
@@ -215,6 +217,13 @@ def test_the_participant_journey_in_jupyterlab(
         # Notebook 07 ends the workshop: only now is the form gone.
         with pytest.raises(httpx.ConnectError):
             httpx.get(form_url + "/health", timeout=3)
+        with pytest.raises(httpx.ConnectError):  # and the embedded engine `up` started
+            httpx.get(participant["env"]["WORKSHOP_ES_URL"], timeout=3)
+        assert "Workshop encerrado" in "".join(
+            o.get("text", "")
+            for c in saved_notebook(participant, NOTEBOOKS[-1].name).cells
+            for o in c.get("outputs", [])
+        )
         assert not page.locator(".jp-Notification-Toast").count(), "the news toast is back"
         lab_log = participant["log"].read_text(errors="replace")
         assert "without encryption" not in lab_log, "kernels talk over TCP again"
