@@ -435,6 +435,11 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
         )
 
     health = http_get_json(settings.service_url + "/health")
+    if health and isinstance(health.get("events"), dict) and "sent" in health["events"]:
+        from workshop.events.health import describe
+
+        ok, detail, hint = describe(health["events"])
+        checks.append(Check("eventos", ok, settings.service_url + "/health", detail, hint))
     if health and health.get("model_loaded", health.get("ok")):
         checks.append(
             Check(
@@ -475,6 +480,7 @@ def format_checks(checks: list[Check]) -> str:
         "fluentd": "Fluentd",
         "kibana": "Kibana",
         "servico": "Serviço do modelo",
+        "eventos": "Eventos do serviço",
     }
     rows = [("", "Componente", "URL", "Situação")]
     rows += [

@@ -67,7 +67,7 @@ def create_app(
             yield
         finally:
             service.model.stop()
-            service.flush()
+            _stop_events(service, owned=logger is None)
 
     app = FastAPI(
         title="Serviço do modelo · previsão de vendas",
@@ -154,11 +154,16 @@ def create_app(
     )
     def health() -> Response:
         version = service.model.version
+        events = service.event_stats()
+        status = "sem modelo" if version is None else "ok"
+        if version is not None and events.get("state") != "ok":
+            status = "degraded"
         body: dict[str, Any] = {
             "ok": version is not None,
+            "status": status,
             "model_loaded": version is not None,
             "model_version": version,
-            "events": service.event_stats(),
+            "events": events,
         }
         if version is None:
             body["detail"] = service.model.load_error or NO_MODEL_MESSAGE
@@ -204,6 +209,22 @@ def create_app(
         return HTMLResponse(page, status_code=status)
 
     return app
+
+
+# How long a stop (SIGTERM, Ctrl+C) keeps sending events after the last request; whatever is not
+# sent by then is already in the journal on disk and goes out at the next start (issue 17).
+SHUTDOWN_SEND_S = 3.0
+
+
+def _stop_events(service: PredictionService, *, owned: bool) -> None:
+    """Stop the event logger through the lifespan: uvicorn re-raises SIGTERM once it is done,
+    so the logger's ``atexit`` hook never runs in a served process."""
+    if owned:
+        from workshop.events.logger import close_default
+
+        close_default(timeout=SHUTDOWN_SEND_S)
+    else:  # the caller's logger: the caller closes it
+        service.flush(timeout=SHUTDOWN_SEND_S)
 
 
 def run(host: str, port: int, app: FastAPI | None = None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,32 @@ def test_health_with_a_model(client: TestClient) -> None:
     assert body["ok"] is True and body["model_loaded"] is True and body["model_version"] == "v1"
     assert {"transport", "state", "spool_size", "sent"} <= set(body["events"])
     assert body["events"]["transport"] == "elasticsearch"
+    assert body["status"] == "ok" and body["events"]["reasons"] == []
+
+
+def test_health_is_degraded_while_sends_hang(trained_settings: Settings, tmp_path: Path) -> None:
+    """An engine that accepts and never answers: /health must not say ok for long."""
+    from tests.unit.events.fakes import FakeTransport
+
+    transport = FakeTransport()
+    transport.gate.clear()
+    logger = EventLogger(transport, tmp_path / "spool", stale_after=0.5, linger=0.05)
+    app = service.create_app(trained_settings, logger=logger)
+    try:
+        with TestClient(app) as hung:
+            assert hung.post("/api/predict", json=OK_BODY).status_code == 200
+            deadline = time.monotonic() + 10
+            body = hung.get("/health").json()
+            while body["status"] == "ok" and time.monotonic() < deadline:
+                time.sleep(0.1)
+                body = hung.get("/health").json()
+            assert body["status"] == "degraded", body
+            assert body["events"]["queued"] == 1
+            assert any("nenhum envio deu certo" in r for r in body["events"]["reasons"])
+            transport.gate.set()
+    finally:
+        transport.gate.set()
+        logger.close()
 
 
 def test_openapi_docs(client: TestClient) -> None:
