@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import time
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -37,7 +40,9 @@ from workshop.service.validation import (
     _HTTP_MESSAGES,
     MAX_BODY_BYTES,
     BodySizeLimit,
+    SecurityHeaders,
     _wants_html,
+    cross_site,
     validation_message,
 )
 
@@ -81,6 +86,7 @@ def create_app(
     )
     app.state.service = service
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # ---- errors: always pt-BR, never a 500 for input
@@ -176,6 +182,12 @@ def create_app(
 
     @app.post("/", response_class=HTMLResponse, include_in_schema=False)
     async def form_submit(request: Request) -> Response:
+        if cross_site(request.headers):  # any page the participant visits could post here
+            page = render_page(
+                error="Envio recusado: o formulário só aceita envios desta mesma página.",
+                model_version=service.model.version,
+            )
+            return HTMLResponse(page, status_code=403)
         try:
             form = await request.form()
         except StarletteHTTPException:
@@ -227,9 +239,53 @@ def _stop_events(service: PredictionService, *, owned: bool) -> None:
         service.flush(timeout=SHUTDOWN_SEND_S)
 
 
+LIMIT_CONCURRENCY = 200  # connections + tasks at once; the rest get 503
+
+
+def _raise_fd_limit() -> None:
+    """Raise the soft descriptor limit to the hard one (macOS defaults to 256)."""
+    with contextlib.suppress(ImportError, OSError, ValueError):
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = hard if hard != resource.RLIM_INFINITY else 65536
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, 65536), hard))
+
+
+class _OncePerFlood(logging.Filter):
+    """Let one 'accept() out of system resource' record through per minute, not one per try."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = 0.0
+        self.suppressed = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "out of system resource" not in text and "Too many open files" not in text:
+            return True
+        now = time.monotonic()
+        if now - self._last < 60:
+            self.suppressed += 1
+            return False
+        self._last = now
+        if self.suppressed:
+            record.msg = f"{text} ({self.suppressed} mensagens iguais suprimidas)"
+            record.args = ()
+            self.suppressed = 0
+        record.exc_info = None  # one line, not a traceback per connection
+        return True
+
+
 def run(host: str, port: int, app: FastAPI | None = None) -> None:
     """Serve with uvicorn (what ``workshop serve`` does); blocks until Ctrl+C / SIGTERM."""
     import uvicorn
+
+    _raise_fd_limit()
+    flood = _OncePerFlood()
+    for name in ("asyncio", "uvicorn.error"):
+        logging.getLogger(name).addFilter(flood)
 
     uvicorn.run(
         app or create_app(),
@@ -239,4 +295,9 @@ def run(host: str, port: int, app: FastAPI | None = None) -> None:
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=5,
+        # Idle and slow connections do not pile up (issue 17: 300 idle connections froze a
+        # service limited to 256 descriptors); past the limit uvicorn answers 503 at once.
+        timeout_keep_alive=5,
+        limit_concurrency=LIMIT_CONCURRENCY,
+        backlog=256,
     )

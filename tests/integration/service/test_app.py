@@ -434,3 +434,44 @@ def test_without_a_model_everything_says_so(
         # bad input is still a 4xx, not a 503 or a 500
         assert empty.post("/api/predict", json={**OK_BODY, "date": "x"}).status_code == 422
     assert len(spy.events) == before
+
+
+# --------------------------------------------------------------------------- web edges
+
+
+FORM = {"date": "2026-01-15", "item_nbr": CATALOGUE[0].item_nbr}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"sec-fetch-site": "cross-site"},
+        {"sec-fetch-site": "same-site"},
+        {"origin": "http://evil.example"},
+        {"origin": "null"},
+    ],
+)
+def test_cross_site_form_posts_are_refused(
+    client: TestClient, no_new_events: None, headers: dict[str, str]
+) -> None:
+    resp = client.post("/", data=FORM, headers=headers)
+    assert resp.status_code == 403
+    assert "Envio recusado" in resp.text
+
+
+def test_same_site_form_posts_still_work(client: TestClient, spy: SpyLogger) -> None:
+    before = len(spy.events)
+    for headers in ({"sec-fetch-site": "same-origin"}, {"origin": "http://testserver"}, {}):
+        assert client.post("/", data=FORM, headers=headers).status_code == 200
+    assert len(spy.events) == before + 3
+
+
+def test_security_headers(client: TestClient) -> None:
+    page = client.get("/")
+    csp = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "style-src 'self'" in csp
+    assert "script-src" not in csp  # the page has no script: default-src 'none' covers it
+    assert page.headers["x-content-type-options"] == "nosniff"
+    api = client.get("/api/products")
+    assert api.headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" not in client.get("/docs").headers  # Swagger UI's scripts
