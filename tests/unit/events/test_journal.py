@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -20,10 +21,13 @@ from workshop import events as ev
 EMITTER = textwrap.dedent(
     """
     import sys, threading
+    from pathlib import Path
     from tests.unit.events.fakes import FakeTransport, make_event
     from workshop import events as ev
     transport = FakeTransport()
-    if sys.argv[2] == "hung":
+    if sys.argv[2] == "healthy":  # delivered = fsynced to a file that outlives the process
+        transport = ev.JsonlTransport(path=Path(sys.argv[1]) / "delivered.jsonl")
+    elif sys.argv[2] == "hung":
         transport.gate.clear()  # every send hangs: nothing leaves the process
     elif sys.argv[2] == "refusing":
         transport.up = False
@@ -60,7 +64,13 @@ def test_kill_9_at_any_moment_loses_no_emitted_event(tmp_path: Path, engine: str
     transport = FakeTransport()
     result = ev.replay_spool(spool, transport)
     assert result.remaining == 0
-    lost = set(answered) - set(transport.ids())
+    delivered = tmp_path / "delivered.jsonl"
+    before = (
+        {json.loads(line)["prediction_id"] for line in delivered.open()}
+        if delivered.exists()
+        else set()
+    )
+    lost = set(answered) - set(transport.ids()) - before
     assert not lost, f"{len(lost)} of {len(answered)} answered events lost"
     if engine != "healthy":
         assert waiting >= len(answered)  # nothing had left: all of it was on disk
