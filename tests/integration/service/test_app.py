@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,32 @@ def test_health_with_a_model(client: TestClient) -> None:
     assert body["ok"] is True and body["model_loaded"] is True and body["model_version"] == "v1"
     assert {"transport", "state", "spool_size", "sent"} <= set(body["events"])
     assert body["events"]["transport"] == "elasticsearch"
+    assert body["status"] == "ok" and body["events"]["reasons"] == []
+
+
+def test_health_is_degraded_while_sends_hang(trained_settings: Settings, tmp_path: Path) -> None:
+    """An engine that accepts and never answers: /health must not say ok for long."""
+    from tests.unit.events.fakes import FakeTransport
+
+    transport = FakeTransport()
+    transport.gate.clear()
+    logger = EventLogger(transport, tmp_path / "spool", stale_after=0.5, linger=0.05)
+    app = service.create_app(trained_settings, logger=logger)
+    try:
+        with TestClient(app) as hung:
+            assert hung.post("/api/predict", json=OK_BODY).status_code == 200
+            deadline = time.monotonic() + 10
+            body = hung.get("/health").json()
+            while body["status"] == "ok" and time.monotonic() < deadline:
+                time.sleep(0.1)
+                body = hung.get("/health").json()
+            assert body["status"] == "degraded", body
+            assert body["events"]["queued"] == 1
+            assert any("nenhum envio deu certo" in r for r in body["events"]["reasons"])
+            transport.gate.set()
+    finally:
+        transport.gate.set()
+        logger.close()
 
 
 def test_openapi_docs(client: TestClient) -> None:
@@ -414,3 +441,44 @@ def test_without_a_model_everything_says_so(
         # bad input is still a 4xx, not a 503 or a 500
         assert empty.post("/api/predict", json={**OK_BODY, "date": "x"}).status_code == 422
     assert len(spy.events) == before
+
+
+# --------------------------------------------------------------------------- web edges
+
+
+FORM = {"date": "2026-01-15", "item_nbr": CATALOGUE[0].item_nbr}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"sec-fetch-site": "cross-site"},
+        {"sec-fetch-site": "same-site"},
+        {"origin": "http://evil.example"},
+        {"origin": "null"},
+    ],
+)
+def test_cross_site_form_posts_are_refused(
+    client: TestClient, no_new_events: None, headers: dict[str, str]
+) -> None:
+    resp = client.post("/", data=FORM, headers=headers)
+    assert resp.status_code == 403
+    assert "Envio recusado" in resp.text
+
+
+def test_same_site_form_posts_still_work(client: TestClient, spy: SpyLogger) -> None:
+    before = len(spy.events)
+    for headers in ({"sec-fetch-site": "same-origin"}, {"origin": "http://testserver"}, {}):
+        assert client.post("/", data=FORM, headers=headers).status_code == 200
+    assert len(spy.events) == before + 3
+
+
+def test_security_headers(client: TestClient) -> None:
+    page = client.get("/")
+    csp = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "style-src 'self'" in csp
+    assert "script-src" not in csp  # the page has no script: default-src 'none' covers it
+    assert page.headers["x-content-type-options"] == "nosniff"
+    api = client.get("/api/products")
+    assert api.headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" not in client.get("/docs").headers  # Swagger UI's scripts
