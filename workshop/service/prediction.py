@@ -229,19 +229,19 @@ class PredictionService:
             _single_openmp_thread()
         result = predictor.predict(question.date, question.product.item_nbr, question.onpromotion)
         if self.log_events:
-            from workshop.events import PredictionEvent
+            from workshop.events.schema import event_document
 
-            event = PredictionEvent.create(
-                prediction=result.prediction,
+            doc = event_document(
+                prediction=float(result.prediction),
                 model_version=result.model_version,
                 channel=channel,
-                date=question.date,
+                day=question.date,
                 product=question.product,
                 onpromotion=question.onpromotion,
                 latency_ms=result.latency_ms,
             )
-            self.logger.emit(event)
-            prediction_id = str(event.prediction_id)
+            self.logger.emit(doc)
+            prediction_id = doc["prediction_id"]
         else:
             prediction_id = str(uuid.uuid4())
         return {

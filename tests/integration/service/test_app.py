@@ -34,10 +34,12 @@ class SpyLogger:
 
     def __init__(self, inner: EventLogger) -> None:
         self.inner = inner
-        self.events: list[PredictionEvent] = []
+        self.events: list[dict[str, Any]] = []  # the documents, each a valid PredictionEvent
 
-    def emit(self, event: PredictionEvent) -> None:
-        self.events.append(event)
+    def emit(self, event: PredictionEvent | dict[str, Any]) -> None:
+        doc = event.to_document() if isinstance(event, PredictionEvent) else dict(event)
+        assert PredictionEvent.from_document(doc).to_document() == doc  # the schema, exactly
+        self.events.append(doc)
         self.inner.emit(event)
 
     def stats(self) -> dict[str, Any]:
@@ -138,7 +140,7 @@ def test_predict_by_item_nbr_logs_one_http_event(client: TestClient, spy: SpyLog
         CATALOGUE[0].family,
     )
     assert len(spy.events) == before + 1
-    doc = spy.events[-1].to_document()
+    doc = spy.events[-1]
     assert doc["prediction_id"] == body["prediction_id"]
     assert doc["channel"] == "http"
     assert doc["model_version"] == "v1"
@@ -170,9 +172,9 @@ def test_predict_by_product_name_and_both_agreeing(client: TestClient) -> None:
 def test_simulator_channel_header(client: TestClient, spy: SpyLogger) -> None:
     resp = client.post("/api/predict", json=OK_BODY, headers={"X-Workshop-Channel": "simulator"})
     assert resp.status_code == 200
-    assert spy.events[-1].to_document()["channel"] == "simulator"
+    assert spy.events[-1]["channel"] == "simulator"
     resp = client.post("/api/predict", json=OK_BODY, headers={"X-Workshop-Channel": "http"})
-    assert spy.events[-1].to_document()["channel"] == "http"
+    assert spy.events[-1]["channel"] == "http"
 
 
 def test_products(client: TestClient) -> None:
@@ -378,7 +380,7 @@ def test_form_post_shows_prediction_version_and_id(client: TestClient, spy: SpyL
     )
     assert resp.status_code == 200
     assert len(spy.events) == before + 1
-    doc = spy.events[-1].to_document()
+    doc = spy.events[-1]
     assert doc["channel"] == "http" and doc["onpromotion"] is True
     page = resp.text
     assert f'id="prediction-id">{doc["prediction_id"]}<' in page
