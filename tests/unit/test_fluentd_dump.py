@@ -60,7 +60,7 @@ def test_a_truncated_dump_is_an_error_after_the_whole_entries(tmp_path: Path) ->
 def test_a_file_that_is_not_a_chunk_is_refused_in_pt_br(tmp_path: Path) -> None:
     wrong = tmp_path / "dump.bin.3"
     wrong.write_bytes(msgpack.packb({"not": "an entry"}))
-    with pytest.raises(InvalidInputError, match="não parece um arquivo dump.bin do Fluentd"):
+    with pytest.raises(InvalidInputError, match=r"não parece um arquivo dump\.bin do Fluentd"):
         list(read_dump(wrong))
 
 
