@@ -110,11 +110,11 @@ def _markers(clauses: str) -> frozenset[str]:
 
 def test_the_lock_is_the_lock_of_pyproject() -> None:
     py, locked = pyproject_requirements(), lock_requirements()
+    differing = {n: (py[n], locked[n]) for n in py if n in locked and py[n] != locked[n]}
     assert py == locked, (
         "uv.lock is stale: run `make lock` "
         f"(only in pyproject: {sorted(set(py) - set(locked))}, "
-        f"only in uv.lock: {sorted(set(locked) - set(py))}, "
-        f"ranges differ: { {n: (py[n], locked[n]) for n in py if n in locked and py[n] != locked[n]} })"
+        f"only in uv.lock: {sorted(set(locked) - set(py))}, ranges differ: {differing})"
     )
 
 
