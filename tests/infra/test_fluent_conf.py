@@ -308,3 +308,13 @@ def test_the_image_uses_this_file() -> None:
     dockerfile = (Path(FLUENT_CONF).parent / "Dockerfile").read_text()
     assert "COPY fluent.conf /fluentd/etc/fluent.conf" in dockerfile
     assert "fluentd --dry-run -c /fluentd/etc/fluent.conf" in dockerfile
+
+
+def test_notebook_03_explains_only_what_fluent_conf_sets() -> None:
+    """Notebook 03's table of fluent.conf must stay as true as the file's comments."""
+    notebook = (ROOT / "notebooks" / "03_registrar_eventos.ipynb").read_text()
+    conf = parse_fluent_conf()
+    keys = {key for d in conf.walk() for key in d.params}
+    for removed in ("time_key", "suppress_type_name"):
+        assert removed not in keys and removed not in notebook, removed
+    assert "48 minutos" in notebook and "fluent-binlog-reader" in notebook
