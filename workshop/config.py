@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     # The model service as the participant's browser reaches it (form links); empty = service_url.
     # In the Docker stack the notebooks reach http://model:11000, the browser http://localhost:11000.
     service_public_url: str = ""
+    # Fail instead of falling back when Kibana is not usable (notebook 05; the workflow's stack job
+    # sets it, so a run can never go green without Kibana importing anything).
+    require_kibana: bool = False
+    # Fluentd's rejected/ directory (documents Elasticsearch refused on the Fluentd path), mounted
+    # read-only from the fluentd-buffer volume in the Docker stack; empty = not visible here.
+    # `workshop doctor` counts its lines next to spool/rejected.jsonl (the direct path).
+    fluentd_rejected_dir: str = ""
 
     @field_validator("es_url", "kibana_url", "service_url", "jupyter_url")
     @classmethod
@@ -106,6 +113,11 @@ class Settings(BaseSettings):
     @property
     def data_dir(self) -> Path:
         return self.home_dir / "data"
+
+    @property
+    def fluentd_rejected_path(self) -> Path | None:
+        """WORKSHOP_FLUENTD_REJECTED_DIR as a path, ``None`` when unset."""
+        return Path(self.fluentd_rejected_dir).expanduser() if self.fluentd_rejected_dir else None
 
     @property
     def index_pattern(self) -> str:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from workshop.config import Settings, get_settings
+from workshop.kibana import KIBANA_USABLE_LEVELS
 from workshop.stack import (
     engine_info,
     http_get_json,
@@ -29,6 +30,28 @@ class Check:
 
 
 START_HINT = "rode `docker compose up -d` ou `workshop embedded up`"
+
+
+def rejected_check(settings: Settings) -> Check:
+    """Documents Elasticsearch refused for good, on both paths: spool/rejected.jsonl (direct
+    transport) and Fluentd's rejected/ files (WORKSHOP_FLUENTD_REJECTED_DIR, Fluentd path)."""
+    from workshop.fluentd_dump import count_jsonl, count_rejected
+
+    direct = count_jsonl(settings.spool_dir / "rejected.jsonl")
+    via_fluentd = count_rejected(settings.fluentd_rejected_path)
+    detail = f"{direct} no spool/rejected.jsonl, " + (
+        "Fluentd: pasta rejected/ não visível aqui"
+        if via_fluentd is None
+        else f"{via_fluentd} no rejected/ do Fluentd"
+    )
+    total = direct + (via_fluentd or 0)
+    hint = (
+        "veja o motivo em spool/rejected.jsonl ou `docker compose exec fluentd ls "
+        "/fluentd/buffer/rejected` (em geral um campo com tipo errado)"
+        if total
+        else ""
+    )
+    return Check("recusados", total == 0, str(settings.spool_dir), detail, hint)
 
 
 def run_checks(settings: Settings | None = None) -> list[Check]:
@@ -67,15 +90,10 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
     status = http_get_json(settings.kibana_url + "/api/status")
     if status:
         level = status.get("status", {}).get("overall", {}).get("level", "?")
-        checks.append(
-            Check(
-                "kibana",
-                level == "available",
-                settings.kibana_url,
-                f"status {level}",
-                "" if level == "available" else "aguarde o Kibana terminar de subir",
-            )
-        )
+        usable = level in KIBANA_USABLE_LEVELS
+        detail = f"status {level}" + (" (utilizável)" if level == "degraded" else "")
+        hint = "" if usable else "aguarde o Kibana terminar de subir"
+        checks.append(Check("kibana", usable, settings.kibana_url, detail, hint))
     else:
         checks.append(
             Check(
@@ -86,6 +104,8 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
                 "só existe com Docker: `docker compose up -d kibana`",
             )
         )
+
+    checks.append(rejected_check(settings))
 
     health = http_get_json(settings.service_url + "/health")
     if health and isinstance(health.get("events"), dict) and "sent" in health["events"]:
@@ -133,6 +153,7 @@ def format_checks(checks: list[Check]) -> str:
         "fluentd": "Fluentd",
         "kibana": "Kibana",
         "servico": "Serviço do modelo",
+        "recusados": "Eventos recusados",
         "eventos": "Eventos do serviço",
     }
     rows = [("", "Componente", "URL", "Situação")]

@@ -197,7 +197,10 @@ def osmem_binary() -> str:
     try:
         from osmem_server import resolve_binary
     except ImportError as exc:  # pragma: no cover - dependency of the package
-        raise StackError("O pacote osmem-server não está instalado: rode `make install`.") from exc
+        raise StackError(
+            "O pacote osmem-server não está instalado: rode `make install`. (Em Mac com "
+            "processador Intel ele não existe: use o stack com Docker.)"
+        ) from exc
     try:
         return resolve_binary()
     except Exception as exc:

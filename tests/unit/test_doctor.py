@@ -33,8 +33,9 @@ def test_doctor_json_with_everything_down(tmp_path) -> None:
     )
     assert proc.returncode == 1
     report = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert set(report) == {"elasticsearch", "fluentd", "kibana", "servico"}
-    assert all(part["ok"] is False for part in report.values())
+    assert set(report) == {"elasticsearch", "fluentd", "kibana", "servico", "recusados"}
+    assert all(part["ok"] is False for name, part in report.items() if name != "recusados")
+    assert report["recusados"]["ok"] is True  # nothing refused in a fresh WORKSHOP_HOME
     assert "workshop embedded up" in report["elasticsearch"]["hint"]
     assert report["elasticsearch"]["url"].startswith("http://127.0.0.1:")
 
@@ -167,3 +168,41 @@ def test_doctor_shows_the_event_counters_of_a_degraded_service(tmp_path, monkeyp
     assert "último envio há 12 s" in by_name["eventos"].detail
     table = doctor.format_checks(checks)
     assert "Eventos do serviço" in table and "nenhum envio deu certo" in table
+
+
+def test_doctor_shows_a_degraded_kibana_as_usable(tmp_path, monkeypatch) -> None:
+    """Issue 12, item 4: compose calls a degraded Kibana healthy (200), so doctor must too."""
+    server = _json_server({"/api/status": (200, {"status": {"overall": {"level": "degraded"}}})})
+    try:
+        for key, value in _down_env(tmp_path).items():
+            if key.startswith("WORKSHOP_"):
+                monkeypatch.setenv(key, value)
+        monkeypatch.setenv("WORKSHOP_KIBANA_URL", f"http://127.0.0.1:{server.server_port}")
+        checks = {c.component: c for c in doctor.run_checks(get_settings())}
+    finally:
+        server.shutdown()
+    assert checks["kibana"].ok
+    assert checks["kibana"].detail == "status degraded (utilizável)"
+    assert checks["kibana"].hint == ""
+
+
+def test_doctor_counts_refused_documents_on_both_paths(tmp_path, monkeypatch) -> None:
+    """Issue 12, item 11: the direct transport keeps refused documents in spool/rejected.jsonl,
+    Fluentd in rejected/<tag>.<day>.log (fluent.conf's @ERROR label); doctor counts both."""
+    for key, value in _down_env(tmp_path).items():
+        if key.startswith("WORKSHOP_"):
+            monkeypatch.setenv(key, value)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    (spool / "rejected.jsonl").write_text('{"a": 1}\n{"a": 2}\n')
+    rejected = tmp_path / "fluentd-buffer" / "rejected"
+    rejected.mkdir(parents=True)
+    (rejected / "model.prediction.20261201.log").write_text('{"x":1}\n{"x":2}\n\n{"x":3}\n')
+    monkeypatch.setenv("WORKSHOP_FLUENTD_REJECTED_DIR", str(rejected))
+    check = next(c for c in doctor.run_checks(get_settings()) if c.component == "recusados")
+    assert not check.ok
+    assert check.detail == "2 no spool/rejected.jsonl, 3 no rejected/ do Fluentd"
+    assert "rejected" in check.hint
+    monkeypatch.setenv("WORKSHOP_FLUENTD_REJECTED_DIR", "")
+    check = next(c for c in doctor.run_checks(get_settings()) if c.component == "recusados")
+    assert "não visível" in check.detail
