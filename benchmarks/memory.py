@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/memory.py [--fast] [--out benchmarks/memory.json]
 
-A participant who never closes a tab: notebooks 00…06 run in order, each in a NEW kernel, and
+A participant who never closes a tab: the notebooks (00…07) run in order, each in a NEW kernel, and
 every kernel stays alive until the end (JupyterLab keeps a kernel running after its tab closes
 unless told otherwise). A sampler thread reads the private memory (USS: ``Private_Clean +
 Private_Dirty`` of ``/proc/<pid>/smaps_rollup``) of every live kernel and of an idle JupyterLab
