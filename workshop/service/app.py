@@ -245,7 +245,7 @@ def _stop_events(service: PredictionService, *, owned: bool) -> None:
     """Stop the event logger through the lifespan: uvicorn re-raises SIGTERM once it is done,
     so the logger's ``atexit`` hook never runs in a served process."""
     if owned:
-        from workshop.events.logger import close_default
+        from workshop.events.default import close_default
 
         close_default(timeout=SHUTDOWN_SEND_S)
     else:  # the caller's logger: the caller closes it

@@ -6,11 +6,8 @@ import json
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.unit.events.fakes import FakeTransport, make_event
 from workshop import events as ev
-from workshop.events import logger as ev_logger
 
 
 def test_emit_flush_delivers_every_event_once(tmp_path: Path) -> None:
@@ -190,16 +187,3 @@ def test_next_start_replays_the_spool(tmp_path: Path) -> None:
     assert set(up.ids()) == {e.prediction_id for e in emitted}
     assert logger.stats()["replayed"] == 30
     logger.close()
-
-
-def test_default_logger_is_one_per_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path))
-    monkeypatch.setenv("WORKSHOP_EVENT_TRANSPORT", "jsonl")
-    monkeypatch.setattr(ev_logger, "_default", None)
-    logger = ev.default_logger()
-    assert ev.default_logger() is logger
-    logger.emit(make_event())
-    assert logger.flush(timeout=5)
-    assert logger.stats()["transport"] == "jsonl" and logger.stats()["sent"] == 1
-    ev_logger._close_default()
-    assert ev_logger._default is None
