@@ -7,18 +7,17 @@ import email.policy
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import free_port
+from tests.conftest import free_port, http_stub
 from workshop import kibana
 from workshop.cli import app
 from workshop.errors import InvalidInputError
@@ -149,15 +148,9 @@ def _handler(fake: FakeKibana) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def fake_kibana() -> Iterator[FakeKibana]:
     fake = FakeKibana()
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _handler(fake))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_stub(_handler(fake)) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # --------------------------------------------------------------------------- import contract
