@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -67,6 +68,16 @@ _PREDICT_OPENAPI: dict[str, Any] = {
 }
 
 
+# FastAPI's native OpenTelemetry asks the global providers (three os.environ reads) on every
+# request even when nothing is configured; the kit's observability is its own event log, so the
+# app turns it off (FastAPI versions without the option have nothing to turn off).
+_NO_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
+)
+
+
 def create_app(
     settings: Settings | None = None,
     logger: Any = None,
@@ -103,6 +114,7 @@ def create_app(
         ),
         version="1.0",
         lifespan=lifespan,
+        **_NO_TELEMETRY,
     )
     app.state.service = service
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
