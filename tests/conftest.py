@@ -6,10 +6,13 @@ set, and is skipped (with the same message) only outside CI.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +58,6 @@ def stack_env(workshop_home: Path) -> Iterator[dict[str, str]]:
     Sets ``WORKSHOP_ES_URL`` / ``WORKSHOP_HOME`` in ``os.environ`` for the session (so code that
     calls ``get_settings()`` and subprocesses see the same stack) and yields those variables.
     """
-    from workshop import stack
-    from workshop.config import get_settings
 
     env = {
         "WORKSHOP_ES_URL": f"http://127.0.0.1:{free_port()}",
@@ -66,13 +67,27 @@ def stack_env(workshop_home: Path) -> Iterator[dict[str, str]]:
         "WORKSHOP_KIBANA_URL": f"http://127.0.0.1:{free_port()}",
         "WORKSHOP_FLUENTD_PORT": str(free_port()),
     }
+    with embedded_engine(env):
+        yield env
+
+
+@contextlib.contextmanager
+def embedded_engine(env: dict[str, str], *, setup: Any = None) -> Iterator[Any]:
+    """``env`` in ``os.environ`` and an embedded engine (with the templates) on its
+    ``WORKSHOP_ES_URL`` for the block; ``setup(settings)`` runs once the engine is up. Yields the
+    settings; everything is put back afterwards."""
+    from workshop import stack
+    from workshop.config import get_settings
+
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     settings = get_settings()
-    stack.embedded_up(settings)
-    stack.install_template(stack.connect(settings))
     try:
-        yield env
+        stack.embedded_up(settings)
+        stack.install_template(stack.connect(settings))
+        if setup is not None:
+            setup(settings)
+        yield settings
     finally:
         from workshop import lifecycle
 
@@ -83,6 +98,19 @@ def stack_env(workshop_home: Path) -> Iterator[dict[str, str]]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextlib.contextmanager
+def http_stub(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A threaded HTTP server on a free loopback port for the block; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="session")

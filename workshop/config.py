@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     home: Path = Path(".workshop")
     event_transport: EventTransport = EventTransport.ELASTICSEARCH
     event_tag: str = "model.prediction"
+    # The write-ahead journal of events (spool/journal-*): its bound on disk, how often it is
+    # fsynced (what a machine crash can lose), and when /health calls the logger degraded.
+    event_journal_max_mb: int = Field(default=256, ge=1, le=1 << 20)
+    event_fsync_interval_ms: int = Field(default=100, ge=1, le=60_000)
+    event_health_queue: int = Field(default=1000, ge=1)
+    event_health_stale_s: float = Field(default=5.0, gt=0)
     index_prefix: str = "model"
     # "auto" probes the server; "embedded" / "elasticsearch" force the client flavour.
     es_engine: str = Field(default="auto", pattern="^(auto|embedded|elasticsearch)$")
@@ -56,6 +62,13 @@ class Settings(BaseSettings):
     # The model service as the participant's browser reaches it (form links); empty = service_url.
     # In the Docker stack the notebooks reach http://model:11000, the browser http://localhost:11000.
     service_public_url: str = ""
+    # Fail instead of falling back when Kibana is not usable (notebook 05; the workflow's stack job
+    # sets it, so a run can never go green without Kibana importing anything).
+    require_kibana: bool = False
+    # Fluentd's rejected/ directory (documents Elasticsearch refused on the Fluentd path), mounted
+    # read-only from the fluentd-buffer volume in the Docker stack; empty = not visible here.
+    # `workshop doctor` counts its lines next to spool/rejected.jsonl (the direct path).
+    fluentd_rejected_dir: str = ""
 
     @field_validator("es_url", "kibana_url", "service_url", "jupyter_url")
     @classmethod
@@ -100,6 +113,11 @@ class Settings(BaseSettings):
     @property
     def data_dir(self) -> Path:
         return self.home_dir / "data"
+
+    @property
+    def fluentd_rejected_path(self) -> Path | None:
+        """WORKSHOP_FLUENTD_REJECTED_DIR as a path, ``None`` when unset."""
+        return Path(self.fluentd_rejected_dir).expanduser() if self.fluentd_rejected_dir else None
 
     @property
     def index_pattern(self) -> str:

@@ -264,21 +264,6 @@ def parse_date(value: date | datetime | str | Any, *, bounded: bool = True) -> d
     return day
 
 
-def parse_forecast_date(value: date | datetime | str | Any) -> date:
-    """:func:`parse_date`, then the model's horizon (``FORECAST_START``–``FORECAST_END``)."""
-    from workshop.formatting import day as shown
-
-    parsed = parse_date(value, bounded=False)
-    if not FORECAST_START <= parsed <= FORECAST_END:
-        raise InvalidInputError(
-            f"Data fora do horizonte do modelo: {shown(parsed)}. Ele aprendeu com as vendas de "
-            f"{HISTORY_START.year}–{HISTORY_END.year} e responde de {shown(FORECAST_START)} a "
-            f"{shown(FORECAST_END)} (até 3 anos depois do treino); mais longe, a previsão "
-            "seria pura extrapolação."
-        )
-    return parsed
-
-
 def parse_flag(value: Any) -> bool:
     """``onpromotion`` as a bool: bool, 0/1 or "true"/"false"/"sim"/"não"."""
     if isinstance(value, bool | np.bool_):

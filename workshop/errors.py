@@ -25,3 +25,7 @@ class InvalidInputError(WorkshopError):
 
 class ModelNotFoundError(WorkshopError):
     """No trained model, or the requested version does not exist."""
+
+
+class ArgumentError(InvalidInputError):
+    """A command-line argument out of range or malformed: the CLI exits 2, like a usage error."""

@@ -35,11 +35,13 @@ import pandas as pd
 
 from workshop import dataset
 from workshop.config import get_settings
-from workshop.errors import InvalidInputError, StackError
+from workshop.errors import ArgumentError, InvalidInputError, StackError
 
 CHANNEL_HEADER = "X-Workshop-Channel"
 CONNECTION_ERROR = "sem resposta"  # by_status key for requests that got no HTTP answer
 MAX_CONCURRENCY = 64
+MAX_REQUESTS = 1_000_000  # a bound on what one simulation plans (and holds) in memory
+MAX_URL_CHARS = 2048
 
 
 @dataclass
@@ -135,6 +137,10 @@ def plan_requests(
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InvalidInputError(f"Número de requisições inválido: {n!r} (use um inteiro ≥ 1)")
+    if n > MAX_REQUESTS:  # checked before anything is planned: memory grows with n
+        raise ArgumentError(
+            f"Número de requisições grande demais: {n} (use até {MAX_REQUESTS:,})".replace(",", ".")
+        )
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise InvalidInputError(f"Número de dias inválido: {days!r} (use um inteiro ≥ 1)")
     if promotion_rate is not None and not (
@@ -165,6 +171,21 @@ def plan_requests(
 # --------------------------------------------------------------------------- sending
 
 
+def check_url(url: str) -> str:
+    """The service URL without a trailing slash; a pt-BR :class:`ArgumentError` when it cannot
+    be one (too long, not http(s), no host)."""
+    shown = url if len(url) <= 80 else url[:79] + "…"
+    if len(url) > MAX_URL_CHARS:
+        raise ArgumentError(f"URL longa demais ({len(url)} caracteres): {shown}")
+    try:
+        parts = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        parts = None
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.host:
+        raise ArgumentError(f"URL inválida: {shown} (use algo como http://localhost:11000)")
+    return url.rstrip("/")
+
+
 def check_service(url: str, client: httpx.Client | None = None) -> dict[str, Any]:
     """``/health`` of the service, or a pt-BR :class:`StackError` saying what to do."""
     try:
@@ -175,7 +196,12 @@ def check_service(url: str, client: httpx.Client | None = None) -> dict[str, Any
             f"O serviço do modelo não respondeu em {url}. Inicie-o com `workshop serve` "
             "(ou execute o notebook 02)."
         ) from None
-    if not isinstance(health, dict) or not health.get("model_loaded", health.get("ok")):
+    if not isinstance(health, dict) or "model_loaded" not in health:
+        raise ArgumentError(
+            f"{url} respondeu (HTTP {resp.status_code}), mas não é o serviço do modelo: confira o "
+            "--url — só o endereço, sem caminho (ex.: http://localhost:11000)."
+        )
+    if not health.get("model_loaded"):
         raise StackError(
             f"O serviço em {url} está no ar, mas sem modelo carregado: treine um com o "
             "notebook 01 ou `workshop train --promote`."
@@ -216,7 +242,7 @@ def simulate(
         family_weights=family_weights,
         promotion_rate=promotion_rate,
     )
-    base = (url or get_settings().service_url).rstrip("/")
+    base = check_url(url or get_settings().service_url)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     client = httpx.Client(
         base_url=base,

@@ -1,5 +1,6 @@
-"""The search engine side of the stack: the embedded engine, ``connect()``, the index template
-and the ``doctor`` health checks.
+"""The search engine side of the stack: the embedded engine, ``connect()`` and the index
+templates. The health checks of every component (``workshop doctor``) are in
+:mod:`workshop.doctor`.
 
 The embedded engine is ``osmem-server`` (PyPI), an in-memory server speaking the Elasticsearch
 REST API. It is started detached, its pid and URL recorded under ``$WORKSHOP_HOME/run/`` so that
@@ -28,7 +29,6 @@ from elasticsearch import Elasticsearch
 
 from workshop.config import Settings, get_settings, project_root
 from workshop.errors import StackError
-from workshop.events.transports.fluentd import speaks_forward
 
 TEMPLATE_NAME = "model-events"
 TEMPLATE_PATH = project_root() / "infra" / "elasticsearch" / "model-template.json"
@@ -197,7 +197,10 @@ def osmem_binary() -> str:
     try:
         from osmem_server import resolve_binary
     except ImportError as exc:  # pragma: no cover - dependency of the package
-        raise StackError("O pacote osmem-server não está instalado: rode `make install`.") from exc
+        raise StackError(
+            "O pacote osmem-server não está instalado: rode `make install`. (Em Mac com "
+            "processador Intel ele não existe: use o stack com Docker.)"
+        ) from exc
     try:
         return resolve_binary()
     except Exception as exc:
@@ -402,155 +405,6 @@ def ensure_template(es: Elasticsearch) -> bool:
         return False
     install_template(es)
     return True
-
-
-# --------------------------------------------------------------------------- doctor
-
-
-@dataclass
-class Check:
-    component: str
-    ok: bool
-    url: str
-    detail: str
-    hint: str = ""
-
-
-START_HINT = "sem Docker, `workshop up`; com Docker, `docker compose up -d`"
-# Without Docker the embedded engine holds 9200: `docker compose up -d kibana` would start
-# Docker's Elasticsearch beside it (port clash) and show an empty Kibana (issue 13).
-KIBANA_HINT = (
-    "o Kibana só existe no stack Docker. Para usá-lo: `workshop down` (libera a porta 9200 do "
-    "motor embutido) e `docker compose up -d`; ou aponte WORKSHOP_ES_URL e WORKSHOP_KIBANA_URL "
-    "para o stack de outra máquina. Sem Kibana, o notebook 05 mostra o que o Discover mostraria"
-)
-
-
-def run_checks(settings: Settings | None = None) -> list[Check]:
-    """Check every component once; never raises."""
-    settings = settings or get_settings()
-    checks: list[Check] = []
-
-    info = engine_info(settings.es_url)
-    if info:
-        flavour = "motor embutido" if is_embedded_info(info) else "Elasticsearch"
-        version = info.get("version", {}).get("number", "?")
-        checks.append(Check("elasticsearch", True, settings.es_url, f"{flavour} {version}"))
-    else:
-        checks.append(Check("elasticsearch", False, settings.es_url, "não respondeu", START_HINT))
-
-    fluentd_url = f"tcp://{settings.fluentd_host}:{settings.fluentd_port}"
-    if tcp_reachable(settings.fluentd_host, settings.fluentd_port):
-        if speaks_forward(settings.fluentd_host, settings.fluentd_port):
-            checks.append(Check("fluentd", True, fluentd_url, "responde ao protocolo forward"))
-        else:
-            checks.append(
-                Check(
-                    "fluentd",
-                    False,
-                    fluentd_url,
-                    "a porta está aberta, mas quem responde não é o Fluentd (sem ack do forward)",
-                    "descubra quem ocupa a porta (`lsof -i :24224`) e suba o Fluentd do Docker",
-                )
-            )
-    else:
-        uses_fluentd = settings.event_transport == "fluentd"
-        checks.append(
-            Check(
-                "fluentd",
-                False,
-                fluentd_url,
-                "porta fechada"
-                + (
-                    ""
-                    if uses_fluentd
-                    else " (normal sem Docker: eventos vão direto ao Elasticsearch)"
-                ),
-                "rode `docker compose up -d fluentd`" if uses_fluentd else "",
-            )
-        )
-
-    status = http_get_json(settings.kibana_url + "/api/status")
-    if status:
-        level = status.get("status", {}).get("overall", {}).get("level", "?")
-        checks.append(
-            Check(
-                "kibana",
-                level == "available",
-                settings.kibana_url,
-                f"status {level}",
-                "" if level == "available" else "aguarde o Kibana terminar de subir",
-            )
-        )
-    else:
-        checks.append(
-            Check(
-                "kibana",
-                False,
-                settings.kibana_url,
-                "não respondeu (no modo sem Docker não há Kibana)",
-                KIBANA_HINT,
-            )
-        )
-
-    health = http_get_json(settings.service_url + "/health")
-    if health and health.get("model_loaded", health.get("ok")):
-        checks.append(
-            Check(
-                "servico", True, settings.service_url, f"modelo {health.get('model_version', '?')}"
-            )
-        )
-    elif health:
-        checks.append(
-            Check(
-                "servico",
-                False,
-                settings.service_url,
-                "no ar, mas sem modelo",
-                "treine um modelo: notebook 01 ou `workshop train --promote`",
-            )
-        )
-    else:
-        checks.append(
-            Check(
-                "servico",
-                False,
-                settings.service_url,
-                "não respondeu",
-                "rode `workshop up` (o formulário fica no ar até `workshop down`)",
-            )
-        )
-    return checks
-
-
-def checks_as_dict(checks: list[Check]) -> dict[str, dict[str, Any]]:
-    return {c.component: {k: v for k, v in asdict(c).items() if k != "component"} for c in checks}
-
-
-def format_checks(checks: list[Check]) -> str:
-    """A pt-BR table with ✓/✗, the URL, and what to do for each ✗."""
-    names = {
-        "elasticsearch": "Elasticsearch",
-        "fluentd": "Fluentd",
-        "kibana": "Kibana",
-        "servico": "Serviço do modelo",
-    }
-    rows = [("", "Componente", "URL", "Situação")]
-    rows += [
-        ("✓" if c.ok else "✗", names.get(c.component, c.component), c.url, c.detail) for c in checks
-    ]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
-    ]
-    todo = [
-        f"  • {names.get(c.component, c.component)}: {c.hint}"
-        for c in checks
-        if not c.ok and c.hint
-    ]
-    if todo:
-        lines += ["", "O que fazer:", *todo]
-    return "\n".join(lines)
 
 
 def ensure_engine(settings: Settings | None = None) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from workshop.config import Settings
-from workshop.dataset import CATALOGUE, parse_forecast_date
+from workshop.dataset import CATALOGUE
 from workshop.errors import InvalidInputError, WorkshopError
 from workshop.service import (
     PredictionInput,
@@ -22,6 +22,7 @@ from workshop.service import (
     _number,
     resolve_product,
 )
+from workshop.service.prediction import parse_forecast_date
 
 CHANNEL = "widget"
 

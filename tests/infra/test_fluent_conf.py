@@ -209,15 +209,59 @@ def test_prediction_id_is_the_document_id(es_store: Directive) -> None:
 
 
 def test_the_events_own_timestamp_is_honoured(es_store: Directive) -> None:
+    """With logstash_format the plugin keeps a record's @timestamp and dates the index from it;
+    time_key @timestamp only renamed that default (issue 12, item 11: it did nothing here)."""
     p = es_store.params
-    assert p["time_key"] == "@timestamp"
+    assert p["logstash_format"] == "true"
+    assert "time_key" not in p, "time_key @timestamp is the plugin's default reading: no-op"
     assert p.get("time_key_exclude_timestamp", "false") == "false"
     assert "time_key_format" not in p, "a wrong format silently falls back to the arrival time"
 
 
-def test_no_mapping_types_for_elasticsearch_8(es_store: Directive) -> None:
-    assert es_store.params["suppress_type_name"] == "true"
+def test_no_settings_that_do_nothing_on_elasticsearch_8(es_store: Directive) -> None:
+    # the plugin sends no _type to an 8.x cluster by itself: suppress_type_name was a no-op
+    assert "suppress_type_name" not in es_store.params
     assert "type_name" not in es_store.params
+
+
+def comment_before(key: str) -> str:
+    """The comment block right above the first line setting ``key`` in fluent.conf."""
+    lines = FLUENT_CONF.read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if line.strip().startswith(f"{key} "))
+    block: list[str] = []
+    for line in reversed(lines[:index]):
+        if not line.strip().startswith("#"):
+            break
+        block.insert(0, line.strip().lstrip("#").strip())
+    return " ".join(block)
+
+
+def test_the_retry_comment_gives_the_real_switch_to_secondary(es_store: Directive) -> None:
+    """Fluentd switches to <secondary> after retry_secondary_threshold (default 0.8) of
+    retry_timeout, not at retry_timeout (issue 12, item 11)."""
+    (buffer,) = es_store.find("buffer")
+    timeout = buffer.params["retry_timeout"]
+    assert timeout.endswith("h")
+    threshold = float(buffer.params.get("retry_secondary_threshold", "0.8"))
+    minutes = round(float(timeout[:-1]) * 60 * threshold)
+    comment = comment_before("retry_timeout")
+    assert f"about {minutes}" in comment and "retry_secondary_threshold" in comment, comment
+
+
+def test_the_overflow_comment_admits_duplicate_writes() -> None:
+    comment = comment_before("overflow_action")
+    assert "more than once" in comment and "id_key prediction_id" in comment, comment
+
+
+def test_the_secondary_comment_says_how_to_recover_for_real() -> None:
+    """The dumps are NOT in the service's spool (Fluentd acked them): the comment must say so and
+    give the Fluentd commands that resend them."""
+    text = FLUENT_CONF.read_text()
+    block = text[text.index("\n    <secondary>") : text.index("</secondary>")]
+    assert "not in the service's spool" in block.lower()
+    assert "cannot resend them" in block  # no false promise of `workshop events replay`
+    assert "fluent-binlog-reader cat -f json" in block and "fluent-cat model.prediction" in block
+    assert "failed/dump.bin.*" in block
 
 
 def test_version_detection_for_8_survives_elasticsearch_starting_late(es_store: Directive) -> None:
@@ -264,3 +308,13 @@ def test_the_image_uses_this_file() -> None:
     dockerfile = (Path(FLUENT_CONF).parent / "Dockerfile").read_text()
     assert "COPY fluent.conf /fluentd/etc/fluent.conf" in dockerfile
     assert "fluentd --dry-run -c /fluentd/etc/fluent.conf" in dockerfile
+
+
+def test_notebook_03_explains_only_what_fluent_conf_sets() -> None:
+    """Notebook 03's table of fluent.conf must stay as true as the file's comments."""
+    notebook = (ROOT / "notebooks" / "03_registrar_eventos.ipynb").read_text()
+    conf = parse_fluent_conf()
+    keys = {key for d in conf.walk() for key in d.params}
+    for removed in ("time_key", "suppress_type_name"):
+        assert removed not in keys and removed not in notebook, removed
+    assert "48 minutos" in notebook and "fluent-binlog-reader" in notebook

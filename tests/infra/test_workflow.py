@@ -6,6 +6,7 @@ The schema check uses check-jsonschema's vendored copy of the GitHub workflow sc
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -81,7 +82,9 @@ def test_the_stack_job_runs_every_notebook_with_papermill_in_the_jupyter_contain
 ) -> None:
     text = steps_text(workflow["jobs"]["stack"])
     # `workshop demo` = workshop.runner.run_demo: every notebooks/NN_*.ipynb through papermill
-    assert "docker compose exec -T jupyter workshop demo --fast" in text
+    assert (
+        "docker compose exec -T -e WORKSHOP_REQUIRE_KIBANA=1 jupyter workshop demo --fast" in text
+    )
     runner = (ROOT / "workshop" / "runner.py").read_text()
     assert "papermill.execute_notebook" in runner and "def list_notebooks" in runner
 
@@ -102,3 +105,53 @@ def test_actions_are_pinned_to_a_major_version(workflow: dict[str, Any]) -> None
         for step in job["steps"]:
             if "uses" in step:
                 assert "@v" in step["uses"] and not step["uses"].endswith("@main"), step
+
+
+def step_with(job: dict[str, Any], text: str) -> dict[str, Any]:
+    return next(s for s in job["steps"] if text in str(s.get("run", "")))
+
+
+def test_the_stack_job_requires_every_kibana_object_to_import(workflow: dict[str, Any]) -> None:
+    job = workflow["jobs"]["stack"]
+    step = step_with(job, "workshop kibana setup --json")
+    assert "docker compose exec -T jupyter workshop kibana setup --json" in step["run"]
+    assert "python3 .ci/kibana_check.py import-report" in step["run"]
+    assert "if" not in step, "a failed import must fail the job"
+    # before the notebooks, so notebook 05's links point at imported objects
+    names = [s.get("name", "") for s in job["steps"]]
+    assert names.index(step["name"]) < names.index(step_with(job, "workshop demo")["name"])
+
+
+def test_notebook_05_cannot_fall_back_in_the_stack_job(workflow: dict[str, Any]) -> None:
+    run = step_with(workflow["jobs"]["stack"], "workshop demo")["run"]
+    assert "-e WORKSHOP_REQUIRE_KIBANA=1" in run
+    from workshop.config import Settings
+
+    assert "require_kibana" in Settings.model_fields
+    notebook = (ROOT / "notebooks" / "05_explorar_no_kibana.ipynb").read_text()
+    assert "settings.require_kibana" in notebook
+
+
+def test_the_stack_job_checks_kibana_in_chromium_and_uploads_screenshots(
+    workflow: dict[str, Any],
+) -> None:
+    job = workflow["jobs"]["stack"]
+    run = step_with(job, "kibana_check.py browser")["run"]
+    assert "--network host" in run and "apt-get install -y -qq chromium" in run
+    assert "make install" in run
+    out = re.search(r"kibana_check\.py browser --out (\S+)", run)
+    assert out
+    (upload,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload")]
+    assert out.group(1).startswith(upload["with"]["path"].rstrip("/") + "/")
+
+
+def test_ci_installs_from_the_lock_only() -> None:
+    """.ci/run -> make install -> uv sync --locked: nothing resolved at install time."""
+    makefile = (ROOT / "Makefile").read_text()
+    install = re.search(r"^\$\(STAMP\):.*\n((?:\t.*\n)+)", makefile, flags=re.M)
+    assert install, "the install recipe"
+    recipe = install.group(1)
+    assert "sync --locked" in recipe and "pip install" not in recipe
+    assert re.search(r"^install: \$\(STAMP\)$", makefile, flags=re.M)
+    assert re.search(r"^lock:.*\n\t\$\(UV\) lock", makefile, flags=re.M)
+    assert "make test" in (ROOT / ".ci" / "run").read_text()

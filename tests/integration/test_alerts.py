@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from elasticsearch import helpers
 
-from tests.conftest import free_port
+from tests.conftest import embedded_engine, free_port
 from workshop import modeling, stack
 from workshop.alerts import runner, store
 from workshop.alerts.rules import load_rules
@@ -48,21 +48,12 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
         "WORKSHOP_SERVICE_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens
         "WORKSHOP_ES_ENGINE": "embedded",
     }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    settings = get_settings()
-    stack.embedded_up(settings)
-    stack.install_template(stack.connect(settings))
-    modeling.train_and_register(promote=True, progress=False, settings=settings)
-    try:
+
+    def train(settings: Any) -> None:
+        modeling.train_and_register(promote=True, progress=False, settings=settings)
+
+    with embedded_engine(env, setup=train):
         yield env
-    finally:
-        stack.embedded_down(settings)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def test_click_predicts_shows_and_logs_one_widget_event(
     )
     assert result["model_version"] == "v1"
     assert len(spy.events) == 1
-    doc = spy.events[0].to_document()
+    doc = spy.events[0]
     assert doc["channel"] == "widget" and doc["prediction_id"] == result["prediction_id"]
     shown = form.output.value
     assert "Previsão:" in shown and result["prediction_id"] in shown and ">v1<" in shown

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from workshop import formatting as fmt
-from workshop.dataset import FORECAST_END, FORECAST_START, parse_forecast_date
+from workshop.dataset import FORECAST_END, FORECAST_START
 from workshop.errors import InvalidInputError
+from workshop.service.prediction import parse_forecast_date
 
 
 @pytest.mark.parametrize(

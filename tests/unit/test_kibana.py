@@ -7,18 +7,17 @@ import email.policy
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import free_port
+from tests.conftest import free_port, http_stub
 from workshop import kibana
 from workshop.cli import app
 from workshop.errors import InvalidInputError
@@ -149,15 +148,9 @@ def _handler(fake: FakeKibana) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def fake_kibana() -> Iterator[FakeKibana]:
     fake = FakeKibana()
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _handler(fake))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_stub(_handler(fake)) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # --------------------------------------------------------------------------- import contract
@@ -240,19 +233,39 @@ def test_wait_stops_early_when_nothing_listens_instead_of_the_full_timeout() -> 
 
 
 def test_wait_reports_a_kibana_that_stays_unavailable(fake_kibana: FakeKibana) -> None:
-    fake_kibana.statuses = ["degraded"]
-    with pytest.raises(kibana.KibanaError, match=r"ainda não está pronto \(status: degraded\)"):
+    fake_kibana.statuses = ["unavailable"]
+    with pytest.raises(kibana.KibanaError, match=r"ainda não está pronto \(status: unavailable\)"):
         kibana.wait_for_kibana(fake_kibana.url, timeout=0.5, interval=0.1, progress=False)
 
 
-def test_setup_waits_through_503_then_imports(fake_kibana: FakeKibana) -> None:
+def test_setup_waits_through_503_then_imports_into_a_degraded_kibana(
+    fake_kibana: FakeKibana,
+) -> None:
+    """Issue 12, item 4: Kibana answers 200 with plugins `degraded` (elastic/kibana#138680);
+    that is usable, so the import goes ahead instead of waiting 180 s and failing."""
     fake_kibana.statuses = ["unavailable", "degraded", "available"]
     result = kibana.setup(fake_kibana.url, wait_timeout=10, interval=0.1, progress=False)
     assert result.success and result.version == "8.19.0"
     paths = [r.path for r in fake_kibana.requests]
-    assert paths[:4] == ["/api/status"] * 3 + ["/api/saved_objects/_import"]
-    assert paths[4] == "/api/saved_objects/_import"  # the "Saúde do modelo" objects
-    assert all(p.startswith(("/api/actions/", "/api/alerting/")) for p in paths[5:])
+    first_import = paths.index("/api/saved_objects/_import")
+    assert first_import >= 2 and paths[:first_import] == ["/api/status"] * first_import
+    assert paths[first_import + 1] == "/api/saved_objects/_import"  # the "Saúde do modelo" objects
+    rest = paths[first_import + 2 :]
+    assert rest and all(p.startswith(("/api/actions/", "/api/alerting/")) for p in rest)
+
+
+@pytest.mark.parametrize(
+    ("level", "usable"),
+    [("available", True), ("degraded", True), ("unavailable", False), ("critical", False)],
+)
+def test_available_and_degraded_are_usable(
+    fake_kibana: FakeKibana, level: str, usable: bool
+) -> None:
+    fake_kibana.statuses = [level]
+    status = kibana.kibana_status(fake_kibana.url)
+    assert status.usable is usable
+    if level == "degraded":
+        assert "utilizável" in status.message and "Discover" in status.message
 
 
 def test_status_of_an_unreachable_kibana() -> None:

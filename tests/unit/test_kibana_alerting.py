@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, http_stub
 from workshop import kibana, kibana_alerting
 from workshop.alerts import load_rules
 
@@ -158,15 +158,9 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def stub() -> Iterator[Stub]:
     stub = Stub()
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _handler(stub))
-    stub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_stub(_handler(stub)) as url:
+        stub.url = url
         yield stub
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_provision_creates_connectors_and_one_rule_per_rule(stub: Stub) -> None:

@@ -24,7 +24,7 @@ from workshop.cli import (  # noqa: F401  (registers the commands)
 )
 from workshop.cli._app import app
 from workshop.cli._usage import UsageError, usage_message
-from workshop.errors import WorkshopError
+from workshop.errors import ArgumentError, WorkshopError
 
 __all__ = ["app", "main"]
 
@@ -33,6 +33,9 @@ def main() -> None:
     """Console-script entry point: participant errors become a pt-BR message and exit 1."""
     try:
         code = app(standalone_mode=False, prog_name="workshop")
+    except ArgumentError as exc:  # a hostile or mistyped argument: a usage error, exit 2
+        typer.secho(f"Erro: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
     except WorkshopError as exc:
         typer.secho(f"Erro: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(1)

@@ -181,7 +181,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 @events_app.command("replay")
 def replay(json_out: bool = JSON_OPTION) -> None:
-    """Reenvia os eventos guardados no spool pelo transporte configurado."""
+    """Reenvia os eventos guardados no spool; termina com código 1 enquanto restarem eventos."""
     from workshop import events as ev
     from workshop.config import get_settings
 
@@ -190,18 +190,34 @@ def replay(json_out: bool = JSON_OPTION) -> None:
     data = {"transport": str(settings.event_transport), **vars(result)}
     if json_out:
         print_json(data)
-    elif result.error:
-        typer.echo(
-            f"O transporte {settings.event_transport} continua indisponível ({result.error}). "
-            f"Reenviados: {result.replayed}; continuam no spool: {result.remaining}."
-        )
     else:
         typer.echo(
             f"Reenviados {result.replayed} eventos por {settings.event_transport}; "
             f"restam {result.remaining} no spool."
             + (f" {result.failed} recusados (veja spool/rejected.jsonl)." if result.failed else "")
         )
-    raise typer.Exit(1 if result.error else 0)
+        for line in replay_reasons(result, str(settings.event_transport)):
+            typer.echo(line)
+    raise typer.Exit(1 if result.error or result.remaining else 0)
+
+
+def replay_reasons(result: Any, transport: str) -> list[str]:
+    """Why events remain after a replay, in pt-BR (empty when none remain)."""
+    reasons = []
+    if result.error:
+        reasons.append(
+            f"O transporte {transport} continua indisponível ({result.error}): "
+            "rode `workshop events replay` de novo quando ele voltar."
+        )
+    if result.held:
+        reasons.append(
+            f"{result.held} eventos estão no diário de um serviço em execução, que os envia "
+            "sozinho: confira `workshop doctor` ou o /health do serviço."
+        )
+    other = result.remaining - result.held
+    if other > 0 and not result.error:
+        reasons.append(f"{other} eventos chegaram ao spool durante o reenvio: rode de novo.")
+    return reasons
 
 
 def _parse_weights(values: list[str] | None) -> dict[str, float] | None:

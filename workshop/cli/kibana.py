@@ -70,7 +70,7 @@ def link(
             timestamp = kibana.event_timestamp(event)
         target = kibana.prediction_url(prediction_id, timestamp=timestamp, kibana_url=url)
     status = kibana.kibana_status(url)
-    if not status.available:  # issue 13: say so instead of a link that cannot open
+    if not status.usable:  # issue 13: say so instead of a link that cannot open
         notes.append(
             f"{status.message} O link abaixo só abre com o Kibana no ar (stack Docker)."
             + (f" Sem Kibana: `workshop events show {prediction_id}`." if prediction_id else "")

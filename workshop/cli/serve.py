@@ -42,10 +42,14 @@ def serve(
             f"A porta {port} já está em uso: talvez o serviço já esteja rodando "
             f"(abra http://{probe_host(host)}:{port}) — ou use outra porta com --port."
         )
-    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
-    typer.echo(
-        f"Serviço do modelo em http://{shown}:{port}  (documentação em /docs; Ctrl+C para parar)"
-    )
+    if host in ("0.0.0.0", "::"):
+        where = (
+            f"todas as interfaces ({host}), porta {port}: nesta máquina abra "
+            f"http://localhost:{port} — e qualquer um na sua rede também pode"
+        )
+    else:
+        where = f"http://{'localhost' if host == '127.0.0.1' else host}:{port}"
+    typer.echo(f"Serviço do modelo em {where}  (documentação em /docs; Ctrl+C para parar)")
     if exit_on_stdin_eof:
         _stop_when_stdin_closes()
     from workshop.kibana import form_event_link

@@ -65,13 +65,13 @@ def embedded_status(json_out: bool = JSON_OPTION) -> None:
 @app.command()
 def doctor(json_out: bool = JSON_OPTION) -> None:
     """Verifica Elasticsearch, Fluentd, Kibana e o serviço do modelo."""
-    from workshop import stack
+    from workshop import doctor as checkup
 
-    checks = stack.run_checks()
+    checks = checkup.run_checks()
     if json_out:
-        print_json(stack.checks_as_dict(checks))
+        print_json(checkup.checks_as_dict(checks))
     else:
-        typer.echo(stack.format_checks(checks))
+        typer.echo(checkup.format_checks(checks))
     es_ok = next(c.ok for c in checks if c.component == "elasticsearch")
     raise typer.Exit(0 if es_ok else 1)
 

@@ -18,7 +18,8 @@ the reason the engine refused it.
 """
 
 from workshop.events.arrival import count_events, wait_for_events
-from workshop.events.logger import EventLogger, default_logger
+from workshop.events.default import close_default, default_logger
+from workshop.events.logger import EventLogger
 from workshop.events.schema import Channel, Document, PredictionEvent, ProductLike, index_name
 from workshop.events.spool import ReplayResult, Spool, replay, replay_spool, spool_status
 from workshop.events.transports import (
@@ -45,6 +46,7 @@ __all__ = [
     "SendResult",
     "Spool",
     "Transport",
+    "close_default",
     "count_events",
     "default_logger",
     "index_name",

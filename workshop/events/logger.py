@@ -1,46 +1,52 @@
-"""The non-blocking :class:`EventLogger` and the process-wide :func:`default_logger`.
+"""The :class:`EventLogger` and the process-wide :func:`default_logger`.
 
-The service (and the widgets) hand each event to :meth:`EventLogger.emit`, which only puts it on
-a bounded in-memory queue and returns: a prediction never waits for Elasticsearch or Fluentd. A
-worker thread takes batches off the queue and sends them through one transport; what it cannot
-send goes to the spool (:mod:`workshop.events.spool`). Nothing is dropped silently.
+The service (and the widgets) hand each event to :meth:`EventLogger.emit`, which appends it to
+the logger's write-ahead journal (:mod:`workshop.events.journal`: one ``os.write`` of one JSON
+line, no network) and returns: the event is on disk before the response goes out, so killing
+the process loses nothing, and a prediction never waits for Elasticsearch or Fluentd. A worker
+thread reads batches from the journal, sends them through one transport and records how far it
+got; a failed send is retried from the journal with a growing back-off, rewriting nothing. At
+start (and every few seconds) the worker also adopts and ships journals left by processes that
+ended (:mod:`workshop.events.spool`). Nothing is dropped silently: past the journal's bound on
+disk an event is counted as ``overflowed`` and the logger reports ``degraded``.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
+import datetime as dt
+import json
 import logging
-import os
-import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from workshop.config import Settings, get_settings
+from workshop.events.journal import DEFAULT_FSYNC_INTERVAL_S, Journal, JournalDir, Position
 from workshop.events.schema import Document, PredictionEvent, _as_document
-from workshop.events.spool import ReplayResult, Spool, replay_spool
+from workshop.events.spool import Spool, ship_journal
 from workshop.events.transports import SendResult, Transport, make_transport
 
 log = logging.getLogger(__name__)
 
-
-_WAKE = object()  # queue item that only wakes the worker (flush / close)
-
-
-# How long the worker lets a batch form after the first event (see EventLogger._linger). 250 ms:
+# How long the worker lets a batch form when it is idle (see EventLogger._run). 250 ms:
 # benchmarks/service.py gave logging_overhead_ratio 1.04-1.09 (50 ms: 1.09-1.13); events still
 # leave the process well within Fluentd's own 1 s flush interval.
 DEFAULT_LINGER_S = 0.25
+DEFAULT_MAX_BYTES = 256 << 20
+ORPHAN_SCAN_S = 5.0  # how often a running logger looks for journals of ended processes
+OVERFLOW_MEMORY_S = 60.0  # /health stays degraded this long after the last overflowed event
 
 
 class EventLogger:
-    """Non-blocking event logger: bounded queue → worker thread → transport, spool on failure.
+    """Write-ahead journal → worker thread → transport; constant memory, bounded disk.
 
-    ``emit`` never blocks and never raises. ``stats()`` feeds ``/health`` and the notebooks.
+    ``emit`` never blocks on the network and never raises. ``stats()`` feeds ``/health``:
+    ``state`` is ``degraded`` (with ``reasons`` in pt-BR) when the transport fails, more than
+    ``queue_size`` events wait, events have waited ``stale_after`` seconds without a successful
+    send, or the journal reached ``max_bytes``.
     """
 
     def __init__(
@@ -48,46 +54,59 @@ class EventLogger:
         transport: Transport,
         spool_dir: Path,
         *,
-        queue_size: int = 10_000,
+        queue_size: int = 1_000,
         batch_size: int = 500,
         retry_min: float = 0.5,
         retry_max: float = 5.0,
         replay_on_start: bool = True,
         linger: float = DEFAULT_LINGER_S,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        fsync_interval: float = DEFAULT_FSYNC_INTERVAL_S,
+        stale_after: float = 5.0,
     ) -> None:
         self.transport = transport
         self.linger = linger
-        self._hurry = threading.Event()  # flush()/close() cut the linger short
-        self.spool = Spool(spool_dir)
         self.batch_size = batch_size
         self.retry_min = retry_min
         self.retry_max = retry_max
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
-        self._overflow: deque[Any] = deque()
-        self._overflow_ready = threading.Event()
-        self._cond = threading.Condition(threading.Lock())  # guards the counters below
-        self._pending = 0  # accepted by emit, not yet sent / spooled / refused
-        self.sent = 0
-        self.spooled = 0
-        self.replayed = 0
-        self.failed = 0
+        self.queue_size = queue_size
+        self.stale_after = stale_after
+        self.spool = Spool(spool_dir)
+        self.journal = Journal(spool_dir, max_bytes=max_bytes, fsync_interval=fsync_interval)
+        self._cond = threading.Condition(threading.Lock())
+        self._hurry = threading.Event()  # flush()/close(): skip the linger and the back-off once
+        self._stop = threading.Event()
+        # counters (written by the worker, read anywhere)
+        self.sent = 0  # delivered at the first attempt
+        self.spooled = 0  # waited on disk because a send failed
+        self.replayed = 0  # delivered after waiting (a failed send, or a previous process)
+        self.failed = 0  # refused for good (spool/rejected.jsonl)
+        self.overflowed = 0  # not written: the journal was at its bound
+        self.attempts_failed = 0
+        self._own_done = 0  # journal lines dealt with (delivered, refused or unreadable)
+        self._spooled_upto = 0  # journal lines before this one waited through a failed send
+        self._position = Position(1, 0)  # delivered up to here in our own journal
+        self._batch: list[Document] | None = None
+        self._batch_lines = 0
+        self._batch_end = self._position
+        self._batch_failed = False
+        self._orphans: list[JournalDir] = []
+        self._orphan_bytes = 0
+        self._scan_requested = threading.Event()
+        self._scans = 0
         self._degraded = False
         self.last_error: str | None = None
         self._backoff = retry_min
         self._next_attempt = 0.0
-        self._replay_requested = threading.Event()
-        self._replay_generation = 0
-        self._replaying = False
-        self._inflight: list[Document] | None = None
-        self._closing = False
+        self._last_success: float | None = None  # time.time()
+        self._behind_since: float | None = None  # monotonic: events waiting since
+        self._overflow_at: float | None = None
+        self._overflow_run = 0
         self._closed = False
+        self._closing = False
         self._replay_on_start = replay_on_start
         self._worker = threading.Thread(target=self._run, name="event-logger", daemon=True)
-        self._spooler = threading.Thread(
-            target=self._run_spooler, name="event-spooler", daemon=True
-        )
         self._worker.start()
-        self._spooler.start()
 
     @classmethod
     def from_settings(
@@ -98,117 +117,126 @@ class EventLogger:
         spool_dir: Path | None = None,
         **kwargs: Any,
     ) -> EventLogger:
-        """A logger for ``WORKSHOP_EVENT_TRANSPORT`` (or ``transport``) spooling to
-        ``$WORKSHOP_HOME/spool`` (or ``spool_dir``); other keywords go to the constructor."""
+        """A logger for ``WORKSHOP_EVENT_TRANSPORT`` (or ``transport``) journaling under
+        ``$WORKSHOP_HOME/spool`` (or ``spool_dir``), bounded by ``WORKSHOP_EVENT_JOURNAL_MAX_MB``;
+        other keywords go to the constructor."""
         settings = settings or get_settings()
+        kwargs.setdefault("max_bytes", settings.event_journal_max_mb << 20)
+        kwargs.setdefault("fsync_interval", settings.event_fsync_interval_ms / 1000)
+        kwargs.setdefault("queue_size", settings.event_health_queue)
+        kwargs.setdefault("stale_after", settings.event_health_stale_s)
         return cls(make_transport(settings, transport), spool_dir or settings.spool_dir, **kwargs)
 
     # ---------------------------------------------------------------- caller side
     def emit(self, event: PredictionEvent | Mapping[str, Any]) -> None:
-        """Queue one event and return at once; a full queue sends it to the spool instead."""
+        """Write the event to the journal (one write, no network) and return."""
         try:
+            try:
+                doc = _as_document(event)
+            except Exception as exc:
+                self._reject_now(repr(event), f"evento inválido: {exc!r}")
+                return
+            data = (json.dumps(doc, ensure_ascii=False, default=str) + "\n").encode()
+            try:
+                written = not self._closed and self.journal.append(data)
+            except OSError:
+                if not self._closed:
+                    raise
+                written = False
+            if self._closed:  # after close(): a journal of its own, still never lost
+                self.spool.append([doc])
+            elif not written:
+                self._overflow()
+            elif self._overflow_run:
+                self._overflow_ended()
+        except OSError as exc:  # the disk itself fails: say so loudly and count it
             with self._cond:
-                closed = self._closed
-                if not closed:
-                    self._pending += 1
-                    try:
-                        self._queue.put_nowait(event)
-                    except queue.Full:
-                        self._overflow.append(event)
-                        self._overflow_ready.set()
-            if closed:  # after close(): straight to disk, still never lost
-                self._spool_now([event])
+                self.failed += 1
+            log.error("Não consegui gravar um evento no diário %s: %s", self.journal.path, exc)
         except Exception:  # never let logging break a prediction
             log.exception("Falha inesperada ao registrar um evento de predição")
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every event emitted so far is sent or spooled, then replay the spool.
+        """Wait until every event written so far, and every orphan journal found, is delivered.
 
-        True when everything reached the transport (queue empty, spool empty); False on timeout
-        or when events remain in the spool because the transport is down.
+        False on timeout, or as soon as a send attempted after this call fails.
         """
         deadline = time.monotonic() + timeout
-        self._hurry.set()
-        with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(_WAKE)
+        failures = self.attempts_failed
         with self._cond:
-            while self._pending > 0:
+            scans = self._scans
+        self._scan_requested.set()
+        self._hurry.set()
+        with self._cond:
+            while not (self._scans > scans and self._caught_up()):
+                if self.attempts_failed > failures or not self._worker.is_alive():
+                    return False
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                self._cond.wait(remaining)
-        while True:
-            with self._cond:  # a replay in progress finishes (and counts) first
-                while self._replaying:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        return False
-                    self._cond.wait(remaining)
-                generation = self._replay_generation
-            if self.spool.size() == 0:
-                break
-            if self._closed or self._closing or not self._worker.is_alive():
-                return False
-            self._replay_requested.set()
-            with contextlib.suppress(queue.Full):
-                self._queue.put_nowait(_WAKE)
-            with self._cond:
-                while self._replay_generation == generation:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        return False
-                    self._cond.wait(remaining)
-            if self._degraded:
-                return False
-        return self._pending == 0
+                self._cond.wait(min(remaining, 0.1))
+        return True
 
     def close(self, timeout: float = 10.0) -> None:
-        """Drain the queue (sending what the transport takes), spool the rest, stop threads."""
+        """Send what can be sent within ``timeout``, then stop; what is left stays on disk (the
+        journal, fsynced and unlocked) for the next start or ``workshop events replay``."""
         if self._closed or self._closing:
             return
         self._closing = True
-        self._hurry.set()
         deadline = time.monotonic() + timeout
-        with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(_WAKE)
-        self._worker.join(max(0.0, deadline - time.monotonic()))
-        inflight = list(self._inflight or []) if self._worker.is_alive() else []
+        failures = self.attempts_failed
+        self._hurry.set()
         with self._cond:
-            self._closed = True  # from here on emit() writes to the spool itself
-        # What the worker could not take (it hangs in the transport, or emit() raced with
-        # close) goes to disk; the in-flight batch too: a duplicate is harmless, a loss is not.
-        leftovers: list[Any] = []
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not _WAKE:
-                leftovers.append(item)
-        self._overflow_ready.set()
-        self._spooler.join(max(0.5, deadline - time.monotonic()))
-        while self._overflow:
-            try:
-                leftovers.append(self._overflow.popleft())
-            except IndexError:
-                break
-        if inflight or leftovers:
-            self._spool_now(inflight, count_pending=0)
-            self._spool_now(leftovers, count_pending=len(leftovers))
+            # until everything is sent, the bound, or a send fails (the rest waits on disk)
+            while not self._caught_up() and self._worker.is_alive():
+                if self.attempts_failed > failures:
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(min(remaining, 0.1))
+        self._stop.set()
+        self._hurry.set()
+        self._worker.join(max(0.1, min(1.0, deadline - time.monotonic())))
+        delivered_all = not self._worker.is_alive() and self._own_backlog() == 0
+        self._closed = True
+        self.journal.close(delivered_all=delivered_all)
+        for orphan in self._orphans:
+            orphan.release()
+        self._orphans = []
+        if not delivered_all:
+            log.warning(
+                "%d eventos ficaram no diário %s: serão enviados no próximo início "
+                "(ou com `workshop events replay`).",
+                self._own_backlog(),
+                self.journal.path,
+            )
         with contextlib.suppress(Exception):
             self.transport.close()
 
     def stats(self) -> dict[str, Any]:
-        """Counters for ``/health`` and the notebooks."""
+        """Counters and state for ``/health``, ``workshop doctor`` and the notebooks."""
+        queued = self._own_backlog()
+        others = self.spool.status(exclude=[self.journal.path])
+        reasons = self._reasons(queued)
+        age = None if self._last_success is None else round(time.time() - self._last_success, 1)
         return {
             "transport": self.transport.name,
-            "state": "degraded" if self._degraded else "ok",
+            "state": "degraded" if reasons else "ok",
+            "reasons": reasons,
             "sent": self.sent,
             "spooled": self.spooled,
             "replayed": self.replayed,
             "failed": self.failed,
-            "queued": self._pending,
-            "spool_size": self.spool.size(),
+            "overflowed": self.overflowed,
+            "queued": queued,
+            "spool_size": queued + others["waiting"],
+            "journal_bytes": self.journal.disk_bytes + others["bytes"],
+            "journal_max_bytes": self.journal.max_bytes,
+            "last_success": None
+            if self._last_success is None
+            else dt.datetime.fromtimestamp(self._last_success, dt.UTC).isoformat(),
+            "last_success_age_s": age,
             "last_error": self.last_error,
         }
 
@@ -218,229 +246,208 @@ class EventLogger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ---------------------------------------------------------------- accounting
-    def _done(self, n: int) -> None:
-        if n:
-            with self._cond:
-                self._pending -= n
-                self._cond.notify_all()
+    # ---------------------------------------------------------------- state
+    def _own_backlog(self) -> int:
+        return max(0, self.journal.written - self._own_done)
 
-    def _count(self, **deltas: int) -> None:
+    def _caught_up(self) -> bool:
+        return self._own_backlog() == 0 and self._batch is None and not self._orphans
+
+    def _reasons(self, queued: int) -> list[str]:
+        reasons: list[str] = []
+        if not self._worker.is_alive() and not self._closed:
+            reasons.append("a thread de envio parou")
+        if self.last_error:
+            reasons.append(f"o transporte {self.transport.name} falhou: {self.last_error}")
+        if queued >= self.queue_size:
+            reasons.append(f"{queued} eventos esperando envio (limite {self.queue_size})")
+        behind = self._behind_since
+        if behind is not None and time.monotonic() - behind > self.stale_after:
+            reasons.append(
+                f"há eventos esperando e nenhum envio deu certo nos últimos "
+                f"{time.monotonic() - behind:.0f} s"
+            )
+        if self._overflow_at is not None and time.monotonic() - self._overflow_at < (
+            OVERFLOW_MEMORY_S
+        ):
+            reasons.append(
+                f"diário de eventos cheio ({self.journal.max_bytes >> 20} MB): "
+                f"{self.overflowed} eventos não registrados"
+            )
+        return reasons
+
+    def _overflow(self) -> None:
         with self._cond:
-            for name, value in deltas.items():
-                setattr(self, name, getattr(self, name) + value)
+            self.overflowed += 1
+            self._overflow_run += 1
+            self._overflow_at = time.monotonic()
+            first = self._overflow_run == 1
+        if first:  # once per episode, not per event
+            log.error(
+                "Diário de eventos cheio (%d MB em %s): novos eventos NÃO são registrados até o "
+                "transporte %s voltar; cada um é contado em 'overflowed'.",
+                self.journal.max_bytes >> 20,
+                self.spool.dir,
+                self.transport.name,
+            )
+
+    def _overflow_ended(self) -> None:
+        with self._cond:
+            run, self._overflow_run = self._overflow_run, 0
+        if run:
+            log.warning("Diário de eventos com espaço de novo: %d eventos não registrados.", run)
+
+    def _reject_now(self, item: Document | str, reason: str) -> None:
+        with contextlib.suppress(OSError):
+            self.spool.reject([(item, reason)])
+        with self._cond:
+            self.failed += 1
 
     def _set_degraded(self, error: str) -> None:
         if not self._degraded:
             log.warning(
-                "Transporte de eventos %s indisponível (%s): guardando eventos no spool %s",
+                "Transporte de eventos %s indisponível (%s): os eventos esperam no diário %s",
                 self.transport.name,
                 error,
-                self.spool.pending,
+                self.spool.dir,
             )
         self._degraded = True
         self.last_error = error
+        self.attempts_failed += 1
         self._next_attempt = time.monotonic() + self._backoff
         self._backoff = min(self._backoff * 2, self.retry_max)
 
     def _set_ok(self) -> None:
         if self._degraded:
             log.warning("Transporte de eventos %s de volta.", self.transport.name)
-            self.last_error = None  # /health shows an error only while it is current
+        self.last_error = None  # /health shows an error only while it is current
         self._degraded = False
         self._backoff = self.retry_min
-
-    def _spool_now(self, items: list[Any], count_pending: int = 0) -> None:
-        """Append events to the spool from the calling thread (close, overflow, closed logger)."""
-        docs: list[Document] = []
-        bad: list[tuple[Document | str, str]] = []
-        for item in items:
-            if item is _WAKE:
-                continue
-            try:
-                docs.append(_as_document(item))
-            except Exception as exc:
-                bad.append((repr(item), f"evento inválido: {exc!r}"))
-        try:
-            written = self.spool.append(docs)
-            self._count(spooled=written)
-        except OSError as exc:  # the disk itself fails: say so loudly, nothing else can be done
-            log.error("Não consegui gravar %d eventos no spool: %s", len(docs), exc)
-            self._count(failed=len(docs))
-        if bad:
-            with contextlib.suppress(OSError):
-                self.spool.reject(bad)
-            self._count(failed=len(bad))
-        self._done(count_pending)
+        self._last_success = time.time()
 
     # ---------------------------------------------------------------- worker side
-    def _drain_queue(self, first: Any) -> list[Any]:
-        batch = [] if first is None or first is _WAKE else [first]
-        while len(batch) < self.batch_size:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not _WAKE:
-                batch.append(item)
-        return batch
-
     def _run(self) -> None:
-        if self._replay_on_start:
-            self._replay()
-        while True:
+        next_scan = 0.0 if self._replay_on_start else time.monotonic() + ORPHAN_SCAN_S
+        while not self._stop.is_set():
             try:
-                first = self._queue.get(timeout=0.25)
-            except queue.Empty:
-                first = None
-            if first is not None and first is not _WAKE:
-                self._linger()
-            batch = self._drain_queue(first)
-            if batch:
-                self._process(batch)
-            if self._replay_requested.is_set() or self._replay_due():
-                self._replay()
-            if self._closing and self._queue.empty():
-                return
+                now = time.monotonic()
+                if self._scan_requested.is_set() or now >= next_scan:
+                    self._scan_requested.clear()
+                    self._scan_orphans()
+                    next_scan = now + ORPHAN_SCAN_S
+                waiting = self._own_backlog() > 0 or self._batch is not None or self._orphans
+                if not waiting:
+                    self._behind_since = None
+                elif self._behind_since is None:
+                    self._behind_since = now
+                backing_off = waiting and self._degraded and now < self._next_attempt
+                if backing_off and not self._hurry.wait(min(self._next_attempt - now, 0.25)):
+                    continue  # back-off; flush()/close() cut it short
+                if self._hurry.is_set():
+                    self._hurry.clear()
+                    if not self._stop.is_set():
+                        self._next_attempt = 0.0
+                worked = self._step_own() if waiting else False
+                if not worked and self._orphans and not self._stop.is_set():
+                    worked = self._step_orphan()
+                with self._cond:
+                    self._cond.notify_all()
+                if not worked:
+                    # Idle or just lingering: let a batch form. The worker sleeps instead of
+                    # being woken per event, so emit() wakes nobody (+25 % p50 otherwise).
+                    self._hurry.wait(self.linger)
+            except Exception:  # pragma: no cover - a bug must not stop the shipping for good
+                log.exception("Erro inesperado na thread de envio de eventos")
+                self._stop.wait(1.0)
 
-    def _linger(self) -> None:
-        """Let a batch form: after the first event, wait ``linger`` seconds (unless flush() or
-        close() ask to hurry) before draining the queue.
-
-        Without it, under steady traffic the worker wakes for every event and sends a bulk of
-        one, and that work competes with the requests for the GIL and the CPU (+25 % p50 in
-        ``benchmarks/service.py``). The worker sleeps instead of waiting on the queue, so
-        ``emit()`` wakes nobody meanwhile.
-        """
-        if self.linger > 0 and not self._closing and not self._hurry.is_set():
-            self._hurry.wait(self.linger)
-        self._hurry.clear()
-
-    def _replay_due(self) -> bool:
-        if self._closing:
+    def _step_own(self) -> bool:
+        if self._batch is None:
+            docs, bad, end = self.journal.read_batch(
+                self._position, self.batch_size, self.journal.end()
+            )
+            if bad:
+                with contextlib.suppress(OSError):
+                    self.spool.reject(bad)
+                self.failed += len(bad)
+            self._batch, self._batch_lines, self._batch_end = docs, len(docs) + len(bad), end
+            self._batch_failed = False
+            if not docs and not self._batch_lines:
+                self._batch = None
+                return False
+        if self._batch and self._degraded and time.monotonic() < self._next_attempt:
             return False
-        if self._degraded:
-            return time.monotonic() >= self._next_attempt
-        return self.spool.has_pending()
-
-    def _process(self, batch: list[Any]) -> None:
-        docs: list[Document] = []
-        bad: list[tuple[Document | str, str]] = []
-        for item in batch:
-            try:
-                docs.append(_as_document(item))
-            except Exception as exc:
-                bad.append((repr(item), f"evento inválido: {exc!r}"))
-        if bad:
-            with contextlib.suppress(OSError):
-                self.spool.reject(bad)
-            self._count(failed=len(bad))
-        self._inflight = docs
-        try:
-            if self._degraded and time.monotonic() < self._next_attempt and not self._closing:
-                result = SendResult(retry=docs, error=self.last_error)  # still down: don't wait
-            else:
-                try:
-                    result = self.transport.send(docs)
-                except Exception as exc:  # a transport bug must not kill the worker
-                    result = SendResult(retry=docs, error=f"{type(exc).__name__}: {exc}")
-                if result.error:
-                    self._set_degraded(result.error)
-                else:
-                    self._set_ok()
-            self._count(sent=result.delivered)
-            if result.rejected:
-                self._reject(result.rejected)
-            if result.retry:
-                self._spool_docs(result.retry)
-        finally:
-            self._inflight = None
-            self._done(len(batch))
-
-    def _reject(self, rejected: list[tuple[Document, str]]) -> None:
-        with contextlib.suppress(OSError):
-            self.spool.reject(rejected)
-        self._count(failed=len(rejected))
-        log.error(
-            "%d eventos recusados pelo transporte (veja %s): %s",
-            len(rejected),
-            self.spool.rejected_path,
-            rejected[0][1],
-        )
-
-    def _spool_docs(self, docs: list[Document]) -> None:
-        try:
-            self._count(spooled=self.spool.append(docs))
-        except OSError as exc:
-            log.error("Não consegui gravar %d eventos no spool: %s", len(docs), exc)
-            self._count(failed=len(docs))
-
-    def _replay(self) -> None:
-        self._replay_requested.clear()
+        result = self._send(self._batch)
+        # Events that waited through a failed send count as spooled, and as replayed once
+        # delivered; the others as sent. Lines are numbered in journal order: this batch
+        # starts at _own_done.
+        waited = min(max(0, self._spooled_upto - self._own_done), len(self._batch))
+        self.replayed += min(result.delivered, waited)
+        self.sent += max(0, result.delivered - waited)
+        if result.retry:
+            written = self.journal.written
+            self.spooled += written - max(self._spooled_upto, self._own_done)
+            self._spooled_upto = written
+            self._batch, self._batch_failed = result.retry, True
+            return False
+        self.journal.write_cursor(self._batch_end)
+        if self._batch_end.seq > self._position.seq:
+            self.journal.freed(self.journal.prune(self._batch_end.seq))
+        self._position = self._batch_end
         with self._cond:
-            self._replaying = True
+            self._own_done += self._batch_lines
+            self._batch = None
+        # a full batch: more is probably waiting, go on; otherwise let the next one form
+        return self._batch_lines >= self.batch_size
+
+    def _send(self, docs: list[Document]) -> SendResult:
+        if not docs:
+            return SendResult()
         try:
-            result = replay_spool(self.spool, self.transport, batch_size=self.batch_size)
-        except Exception as exc:
-            result = ReplayResult(error=f"{type(exc).__name__}: {exc}")
-        self._count(replayed=result.replayed, failed=result.failed)
-        if result.error:
-            self._set_degraded(result.error)
-        elif result.replayed or not self._degraded:
+            result = self.transport.send(docs)
+        except Exception as exc:  # a transport bug must not kill the worker
+            result = SendResult(retry=list(docs), error=f"{type(exc).__name__}: {exc}")
+        if result.error or result.retry:
+            self._set_degraded(result.error or "falha no envio")
+        else:
             self._set_ok()
-        elif self._degraded:
-            # Nothing to replay (someone else emptied the spool): next batch probes the transport.
-            self._next_attempt = time.monotonic()
+        if result.rejected:
+            with contextlib.suppress(OSError):
+                self.spool.reject(result.rejected)
+            self.failed += len(result.rejected)
+            log.error(
+                "%d eventos recusados pelo transporte (veja %s): %s",
+                len(result.rejected),
+                self.spool.rejected_path,
+                result.rejected[0][1],
+            )
+        return result
+
+    def _step_orphan(self) -> bool:
+        if self._degraded and time.monotonic() < self._next_attempt:
+            return False
+        orphan = self._orphans[0]
+        part = ship_journal(
+            orphan, self.transport, self.spool, batch_size=self.batch_size, max_batches=1
+        )
+        self.replayed += part.replayed
+        self.failed += part.failed
+        if part.error:
+            self._set_degraded(part.error)
+            return False
+        if part.replayed:
+            self._set_ok()
+        if orphan.lock_fd is None:  # delivered to the end and removed
+            with self._cond:
+                self._orphans.pop(0)
+        return True
+
+    def _scan_orphans(self) -> None:
+        try:
+            self._orphans.extend(self.spool.adopt(exclude=[self.journal.path]))
+            others = self.spool.status(exclude=[self.journal.path])
+            self.journal.reserved_bytes = others["bytes"]
+        except OSError as exc:
+            log.warning("Não consegui ler o spool %s: %s", self.spool.dir, exc)
         with self._cond:
-            self._replaying = False
-            self._replay_generation += 1
+            self._scans += 1
             self._cond.notify_all()
-
-    def _run_spooler(self) -> None:
-        while True:
-            self._overflow_ready.wait(0.5)
-            self._overflow_ready.clear()
-            items: list[Any] = []
-            while self._overflow:
-                try:
-                    items.append(self._overflow.popleft())
-                except IndexError:
-                    break
-            if items:
-                self._spool_now(items, count_pending=len(items))
-            if self._closing and not self._overflow:
-                return
-
-
-# --------------------------------------------------------------------------- default logger
-
-_default: EventLogger | None = None
-_default_lock = threading.Lock()
-
-
-def default_logger() -> EventLogger:
-    """The process-wide logger (``WORKSHOP_*`` settings), started on first use, closed at exit."""
-    global _default
-    if _default is None:
-        with _default_lock:
-            if _default is None:
-                _default = EventLogger.from_settings()
-                atexit.register(_close_default)
-    return _default
-
-
-def _close_default() -> None:
-    global _default
-    logger, _default = _default, None
-    if logger is not None:
-        logger.close(timeout=5.0)
-
-
-def _forget_default_after_fork() -> None:
-    # The worker thread does not survive fork(): the child starts its own logger on first use.
-    global _default
-    _default = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_default_after_fork)

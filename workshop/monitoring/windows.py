@@ -102,7 +102,14 @@ def _parse_moment(value: TimeLike, now: datetime, what: str) -> datetime:
                 raise InvalidWindowError(
                     f"Unidade de tempo desconhecida em {value!r} para o {what}. {_WINDOW_HELP}"
                 )
-            return now - timedelta(**{unit: int(match.group(1))})
+            try:
+                return now - timedelta(**{unit: int(match.group(1))})
+            except (OverflowError, ValueError):  # e.g. 99999999999d: before year 1
+                from workshop.errors import ArgumentError
+
+                raise ArgumentError(
+                    f"Janela de tempo grande demais para o {what}: {value!r}. {_WINDOW_HELP}"
+                ) from None
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+import logging
+import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,10 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workshop.config import Settings
-from workshop.dataset import (
-    CATALOGUE,
-    parse_forecast_date,
-)
+from workshop.dataset import CATALOGUE
 from workshop.errors import InvalidInputError, ModelNotFoundError, WorkshopError
 from workshop.modeling.registry import NO_MODEL_MESSAGE
 from workshop.service.page import (
@@ -33,6 +34,7 @@ from workshop.service.prediction import (
     PredictionInput,
     PredictionService,
     parse_channel,
+    parse_forecast_date,
     resolve_product,
 )
 from workshop.service.schemas import (
@@ -46,7 +48,9 @@ from workshop.service.validation import (
     _HTTP_MESSAGES,
     MAX_BODY_BYTES,
     BodySizeLimit,
+    SecurityHeaders,
     _wants_html,
+    cross_site,
     parse_body,
     validation_message,
 )
@@ -68,6 +72,16 @@ _PREDICT_OPENAPI: dict[str, Any] = {
         }
     ],
 }
+
+
+# FastAPI's native OpenTelemetry asks the global providers (three os.environ reads) on every
+# request even when nothing is configured; the kit's observability is its own event log, so the
+# app turns it off (FastAPI versions without the option have nothing to turn off).
+_NO_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
+)
 
 
 def create_app(
@@ -98,7 +112,7 @@ def create_app(
             yield
         finally:
             service.model.stop()
-            service.flush()
+            _stop_events(service, owned=logger is None)
 
     app = FastAPI(
         title="Serviço do modelo · previsão de vendas",
@@ -113,9 +127,11 @@ def create_app(
         # loads Swagger UI from a CDN (blank offline) and /redoc loads ReDoc and Google Fonts.
         docs_url=None,
         redoc_url=None,
+        **_NO_TELEMETRY,
     )
     app.state.service = service
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/swagger-ui", StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
 
@@ -197,11 +213,16 @@ def create_app(
     )
     def health() -> Response:
         version = service.model.version
+        events = service.event_stats()
+        status = "sem modelo" if version is None else "ok"
+        if version is not None and events.get("state") != "ok":
+            status = "degraded"
         body: dict[str, Any] = {
             "ok": version is not None,
+            "status": status,
             "model_loaded": version is not None,
             "model_version": version,
-            "events": service.event_stats(),
+            "events": events,
         }
         if version is None:
             body["detail"] = service.model.load_error or NO_MODEL_MESSAGE
@@ -214,6 +235,12 @@ def create_app(
 
     @app.post("/", response_class=HTMLResponse, include_in_schema=False)
     async def form_submit(request: Request) -> Response:
+        if cross_site(request.headers):  # any page the participant visits could post here
+            page = render_page(
+                error="Envio recusado: o formulário só aceita envios desta mesma página.",
+                model_version=service.model.version,
+            )
+            return HTMLResponse(page, status_code=403)
         try:
             form = await request.form()
         except StarletteHTTPException:
@@ -256,9 +283,69 @@ def create_app(
     return app
 
 
+# How long a stop (SIGTERM, Ctrl+C) keeps sending events after the last request; whatever is not
+# sent by then is already in the journal on disk and goes out at the next start (issue 17).
+SHUTDOWN_SEND_S = 3.0
+
+
+def _stop_events(service: PredictionService, *, owned: bool) -> None:
+    """Stop the event logger through the lifespan: uvicorn re-raises SIGTERM once it is done,
+    so the logger's ``atexit`` hook never runs in a served process."""
+    if owned:
+        from workshop.events.default import close_default
+
+        close_default(timeout=SHUTDOWN_SEND_S)
+    else:  # the caller's logger: the caller closes it
+        service.flush(timeout=SHUTDOWN_SEND_S)
+
+
+LIMIT_CONCURRENCY = 200  # connections + tasks at once; the rest get 503
+
+
+def _raise_fd_limit() -> None:
+    """Raise the soft descriptor limit to the hard one (macOS defaults to 256)."""
+    with contextlib.suppress(ImportError, OSError, ValueError):
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = hard if hard != resource.RLIM_INFINITY else 65536
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, 65536), hard))
+
+
+class _OncePerFlood(logging.Filter):
+    """Let one 'accept() out of system resource' record through per minute, not one per try."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = 0.0
+        self.suppressed = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "out of system resource" not in text and "Too many open files" not in text:
+            return True
+        now = time.monotonic()
+        if now - self._last < 60:
+            self.suppressed += 1
+            return False
+        self._last = now
+        if self.suppressed:
+            record.msg = f"{text} ({self.suppressed} mensagens iguais suprimidas)"
+            record.args = ()
+            self.suppressed = 0
+        record.exc_info = None  # one line, not a traceback per connection
+        return True
+
+
 def run(host: str, port: int, app: FastAPI | None = None) -> None:
     """Serve with uvicorn (what ``workshop serve`` does); blocks until Ctrl+C / SIGTERM."""
     import uvicorn
+
+    _raise_fd_limit()
+    flood = _OncePerFlood()
+    for name in ("asyncio", "uvicorn.error"):
+        logging.getLogger(name).addFilter(flood)
 
     uvicorn.run(
         app or create_app(),
@@ -268,4 +355,9 @@ def run(host: str, port: int, app: FastAPI | None = None) -> None:
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=5,
+        # Idle and slow connections do not pile up (issue 17: 300 idle connections froze a
+        # service limited to 256 descriptors); past the limit uvicorn answers 503 at once.
+        timeout_keep_alive=5,
+        limit_concurrency=LIMIT_CONCURRENCY,
+        backlog=256,
     )

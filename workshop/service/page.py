@@ -9,13 +9,15 @@ import fastapi_offline
 from fastapi.templating import Jinja2Templates
 
 from workshop import formatting
-from workshop.dataset import (
-    CATALOGUE,
-    parse_forecast_date,
-)
+from workshop.dataset import CATALOGUE
 from workshop.errors import InvalidInputError
 from workshop.modeling.registry import NO_MODEL_MESSAGE
-from workshop.service.prediction import PredictionInput, _shown, resolve_product
+from workshop.service.prediction import (
+    PredictionInput,
+    _shown,
+    parse_forecast_date,
+    resolve_product,
+)
 
 # --------------------------------------------------------------------------- HTML page
 

@@ -54,6 +54,10 @@ class ProductOut(BaseModel):
 
 class HealthOut(BaseModel):
     ok: bool
+    status: str = Field(
+        description='"ok"; "degraded" quando os eventos se acumulam ou os envios param de dar '
+        'certo (veja events.reasons); "sem modelo" sem modelo de produção.'
+    )
     model_loaded: bool
     model_version: str | None
     events: dict[str, Any]

@@ -177,6 +177,7 @@ def test_events_replay_cli(stack_env: dict[str, str], tmp_path: Path) -> None:
         "replayed": 30,
         "remaining": 0,
         "failed": 0,
+        "held": 0,
         "error": None,
     }
     assert ev.count_events(ids=ids) == 30

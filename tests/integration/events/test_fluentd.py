@@ -224,6 +224,26 @@ def test_unacknowledged_batches_are_spooled_and_resent(tmp_path: Path) -> None:
         assert set(receiver.id_counts()) == {e.prediction_id for e in emitted}
 
 
+def test_a_restarted_fluentd_gets_the_next_batch_on_a_fresh_connection(tmp_path: Path) -> None:
+    """Issue 12, item 11: after a Fluentd restart the kept-alive socket is dead; the first batch
+    is sent again once on a new connection instead of being spooled (the service stays ok)."""
+    first = FluentReceiver().start()
+    port = first.port
+    settings = get_settings(fluentd_host="127.0.0.1", fluentd_port=port, home=tmp_path)
+    transport = ev.FluentdTransport(settings, ack=True, timeout=2.0, ack_timeout=2.0)
+    try:
+        assert transport.send([make_event(0).to_document()]).delivered == 1
+        first.stop()
+        with FluentReceiver(port=port) as second:
+            docs = [make_event(i).to_document() for i in range(1, 4)]
+            result = transport.send(docs)
+            assert (result.delivered, result.retry, result.error) == (3, [], None)
+            assert len(second.wait_for(3)) == 3 and second.connections == 1
+    finally:
+        transport.close()
+        first.stop()
+
+
 def test_doctor_recognises_fluentd_by_its_forward_ack_not_an_open_port() -> None:
     # Issue 13: `doctor` marked Fluentd ✓ for any process on 24224.
     import socket

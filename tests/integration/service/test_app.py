@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,10 +34,12 @@ class SpyLogger:
 
     def __init__(self, inner: EventLogger) -> None:
         self.inner = inner
-        self.events: list[PredictionEvent] = []
+        self.events: list[dict[str, Any]] = []  # the documents, each a valid PredictionEvent
 
-    def emit(self, event: PredictionEvent) -> None:
-        self.events.append(event)
+    def emit(self, event: PredictionEvent | dict[str, Any]) -> None:
+        doc = event.to_document() if isinstance(event, PredictionEvent) else dict(event)
+        assert PredictionEvent.from_document(doc).to_document() == doc  # the schema, exactly
+        self.events.append(doc)
         self.inner.emit(event)
 
     def stats(self) -> dict[str, Any]:
@@ -137,7 +140,7 @@ def test_predict_by_item_nbr_logs_one_http_event(client: TestClient, spy: SpyLog
         CATALOGUE[0].family,
     )
     assert len(spy.events) == before + 1
-    doc = spy.events[-1].to_document()
+    doc = spy.events[-1]
     assert doc["prediction_id"] == body["prediction_id"]
     assert doc["channel"] == "http"
     assert doc["model_version"] == "v1"
@@ -169,9 +172,9 @@ def test_predict_by_product_name_and_both_agreeing(client: TestClient) -> None:
 def test_simulator_channel_header(client: TestClient, spy: SpyLogger) -> None:
     resp = client.post("/api/predict", json=OK_BODY, headers={"X-Workshop-Channel": "simulator"})
     assert resp.status_code == 200
-    assert spy.events[-1].to_document()["channel"] == "simulator"
+    assert spy.events[-1]["channel"] == "simulator"
     resp = client.post("/api/predict", json=OK_BODY, headers={"X-Workshop-Channel": "http"})
-    assert spy.events[-1].to_document()["channel"] == "http"
+    assert spy.events[-1]["channel"] == "http"
 
 
 def test_products(client: TestClient) -> None:
@@ -195,6 +198,32 @@ def test_health_with_a_model(client: TestClient) -> None:
     assert body["ok"] is True and body["model_loaded"] is True and body["model_version"] == "v1"
     assert {"transport", "state", "spool_size", "sent"} <= set(body["events"])
     assert body["events"]["transport"] == "elasticsearch"
+    assert body["status"] == "ok" and body["events"]["reasons"] == []
+
+
+def test_health_is_degraded_while_sends_hang(trained_settings: Settings, tmp_path: Path) -> None:
+    """An engine that accepts and never answers: /health must not say ok for long."""
+    from tests.unit.events.fakes import FakeTransport
+
+    transport = FakeTransport()
+    transport.gate.clear()
+    logger = EventLogger(transport, tmp_path / "spool", stale_after=0.5, linger=0.05)
+    app = service.create_app(trained_settings, logger=logger)
+    try:
+        with TestClient(app) as hung:
+            assert hung.post("/api/predict", json=OK_BODY).status_code == 200
+            deadline = time.monotonic() + 10
+            body = hung.get("/health").json()
+            while body["status"] == "ok" and time.monotonic() < deadline:
+                time.sleep(0.1)
+                body = hung.get("/health").json()
+            assert body["status"] == "degraded", body
+            assert body["events"]["queued"] == 1
+            assert any("nenhum envio deu certo" in r for r in body["events"]["reasons"])
+            transport.gate.set()
+    finally:
+        transport.gate.set()
+        logger.close()
 
 
 def test_docs_load_swagger_ui_from_the_service_itself(client: TestClient) -> None:
@@ -386,7 +415,7 @@ def test_form_post_shows_prediction_version_and_id(client: TestClient, spy: SpyL
     )
     assert resp.status_code == 200
     assert len(spy.events) == before + 1
-    doc = spy.events[-1].to_document()
+    doc = spy.events[-1]
     assert doc["channel"] == "http" and doc["onpromotion"] is True
     page = resp.text
     assert f'id="prediction-id">{doc["prediction_id"]}<' in page
@@ -449,3 +478,44 @@ def test_without_a_model_everything_says_so(
         # bad input is still a 4xx, not a 503 or a 500
         assert empty.post("/api/predict", json={**OK_BODY, "date": "x"}).status_code == 422
     assert len(spy.events) == before
+
+
+# --------------------------------------------------------------------------- web edges
+
+
+FORM = {"date": "2026-01-15", "item_nbr": CATALOGUE[0].item_nbr}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"sec-fetch-site": "cross-site"},
+        {"sec-fetch-site": "same-site"},
+        {"origin": "http://evil.example"},
+        {"origin": "null"},
+    ],
+)
+def test_cross_site_form_posts_are_refused(
+    client: TestClient, no_new_events: None, headers: dict[str, str]
+) -> None:
+    resp = client.post("/", data=FORM, headers=headers)
+    assert resp.status_code == 403
+    assert "Envio recusado" in resp.text
+
+
+def test_same_site_form_posts_still_work(client: TestClient, spy: SpyLogger) -> None:
+    before = len(spy.events)
+    for headers in ({"sec-fetch-site": "same-origin"}, {"origin": "http://testserver"}, {}):
+        assert client.post("/", data=FORM, headers=headers).status_code == 200
+    assert len(spy.events) == before + 3
+
+
+def test_security_headers(client: TestClient) -> None:
+    page = client.get("/")
+    csp = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "style-src 'self'" in csp
+    assert "script-src" not in csp  # the page has no script: default-src 'none' covers it
+    assert page.headers["x-content-type-options"] == "nosniff"
+    api = client.get("/api/products")
+    assert api.headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" not in client.get("/docs").headers  # Swagger UI's scripts

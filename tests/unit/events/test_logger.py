@@ -6,11 +6,8 @@ import json
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.unit.events.fakes import FakeTransport, make_event
 from workshop import events as ev
-from workshop.events import logger as ev_logger
 
 
 def test_emit_flush_delivers_every_event_once(tmp_path: Path) -> None:
@@ -24,13 +21,19 @@ def test_emit_flush_delivers_every_event_once(tmp_path: Path) -> None:
     assert set(counts) == {e.prediction_id for e in emitted}
     assert max(counts.values()) == 1
     stats = logger.stats()
+    assert stats["last_success"] is not None and stats["last_success_age_s"] is not None
+    assert stats["journal_bytes"] >= 0 and stats["journal_max_bytes"] > 0
+    for key in ("last_success", "last_success_age_s", "journal_bytes", "journal_max_bytes"):
+        del stats[key]
     assert stats == {
         "transport": "fake",
         "state": "ok",
+        "reasons": [],
         "sent": 1000,
         "spooled": 0,
         "replayed": 0,
         "failed": 0,
+        "overflowed": 0,
         "queued": 0,
         "spool_size": 0,
         "last_error": None,
@@ -77,14 +80,23 @@ def test_emit_returns_at_once_while_transport_hangs(tmp_path: Path) -> None:
     for _ in range(500):
         logger.emit(make_event())
     assert time.monotonic() - started < 2.0  # 500 emits never waited for the transport
+    assert logger.stats()["queued"] == 500  # all on disk, none sent yet
+    assert any("500 eventos esperando" in r for r in logger.stats()["reasons"])
     transport.gate.set()
     assert logger.flush(timeout=10)
     stats = logger.stats()
-    # the queue (100) overflowed: the rest went to the spool, then was replayed
-    assert stats["spooled"] > 0
-    assert stats["sent"] + stats["replayed"] == 500
+    assert stats["sent"] == 500 and stats["state"] == "ok"
     assert sum(transport.ids().values()) == 500
     logger.close()
+
+
+def journal_ids(spool_dir: Path) -> list[str]:
+    """prediction_ids in every journal segment under ``spool_dir`` (delivered or not)."""
+    return [
+        json.loads(line)["prediction_id"]
+        for segment in sorted(spool_dir.glob("journal-*/seg-*.jsonl"))
+        for line in segment.read_text().splitlines()
+    ]
 
 
 def test_failure_spools_then_replays_without_loss(tmp_path: Path) -> None:
@@ -103,10 +115,7 @@ def test_failure_spools_then_replays_without_loss(tmp_path: Path) -> None:
     assert stats["state"] == "degraded"
     assert stats["spool_size"] == 150 and stats["spooled"] == 150
     assert "down" in stats["last_error"]
-    spool_lines = (tmp_path / "spool" / "events.jsonl").read_text().splitlines()
-    assert {json.loads(line)["prediction_id"] for line in spool_lines} == {
-        e.prediction_id for e in down
-    }
+    assert {e.prediction_id for e in down} <= set(journal_ids(tmp_path / "spool"))
     transport.up = True
     after = [make_event() for _ in range(50)]
     for event in after:
@@ -145,14 +154,22 @@ def test_close_spools_what_the_transport_did_not_take(tmp_path: Path) -> None:
     emitted = [make_event() for _ in range(200)]
     for event in emitted:
         logger.emit(event)
-    logger.close(timeout=0.5)  # the worker hangs in send(): everything must reach the disk
+    logger.close(timeout=0.5)  # the worker hangs in send(): everything stays on disk
     spool = ev.Spool(tmp_path / "spool")
-    on_disk = {json.loads(line)["prediction_id"] for line in spool.pending.read_text().splitlines()}
-    assert on_disk == {e.prediction_id for e in emitted}
+    assert set(journal_ids(spool.dir)) == {e.prediction_id for e in emitted}
+    assert spool.size() == 200
     late = make_event()
     logger.emit(late)  # after close: still kept
-    assert late.prediction_id in spool.pending.read_text()
+    assert late.prediction_id in journal_ids(spool.dir)
+    assert spool.size() == 201
     transport.gate.set()
+    again = FakeTransport()
+    with ev.EventLogger(again, spool.dir) as next_start:
+        assert next_start.flush(timeout=10)
+    # the batch the hung send held may have gone out through the first transport once freed
+    delivered = set(again.ids()) | set(transport.ids())
+    assert delivered == {e.prediction_id for e in [*emitted, late]}
+    assert spool.size() == 0
 
 
 def test_next_start_replays_the_spool(tmp_path: Path) -> None:
@@ -170,16 +187,3 @@ def test_next_start_replays_the_spool(tmp_path: Path) -> None:
     assert set(up.ids()) == {e.prediction_id for e in emitted}
     assert logger.stats()["replayed"] == 30
     logger.close()
-
-
-def test_default_logger_is_one_per_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path))
-    monkeypatch.setenv("WORKSHOP_EVENT_TRANSPORT", "jsonl")
-    monkeypatch.setattr(ev_logger, "_default", None)
-    logger = ev.default_logger()
-    assert ev.default_logger() is logger
-    logger.emit(make_event())
-    assert logger.flush(timeout=5)
-    assert logger.stats()["transport"] == "jsonl" and logger.stats()["sent"] == 1
-    ev_logger._close_default()
-    assert ev_logger._default is None

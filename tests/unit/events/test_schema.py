@@ -81,3 +81,60 @@ def test_index_name_uses_utc_day() -> None:
     assert ev.index_name(dt.datetime(2025, 1, 2, 3, 4)) == "model-2025.01.02"  # naive = UTC
     assert ev.index_name("2025-01-02T23:59:59.999999Z", prefix="x") == "x-2025.01.02"
     assert ev.index_name("2025-01-02T23:00:00-03:00") == "model-2025.01.03"
+
+
+def test_event_document_is_exactly_the_models_document() -> None:
+    import random
+
+    from workshop.dataset import CATALOGUE
+    from workshop.events.schema import event_document
+
+    rnd = random.Random(0)
+    for _ in range(500):
+        kwargs = {
+            "prediction": rnd.uniform(0, 500),
+            "model_version": f"v{rnd.randint(1, 9)}",
+            "channel": rnd.choice(["http", "widget", "simulator", "batch"]),
+            "product": rnd.choice(CATALOGUE),
+            "onpromotion": rnd.random() < 0.3,
+            "latency_ms": rnd.uniform(0, 3),
+        }
+        day = dt.date(2024, 1, 1) + dt.timedelta(days=rnd.randint(0, 1500))
+        doc = event_document(day=day, **kwargs)
+        model = ev.PredictionEvent.create(
+            date=day,
+            prediction_id=doc["prediction_id"],
+            timestamp=dt.datetime.fromisoformat(doc["@timestamp"]),
+            **kwargs,
+        )
+        assert doc == model.to_document()
+        uuid.UUID(doc["prediction_id"], version=4)
+
+
+def test_event_document_sends_odd_values_through_validation() -> None:
+    from workshop.events.schema import event_document
+
+    for bad in ({"prediction": float("nan")}, {"latency_ms": -1.0}, {"channel": "fax"}):
+        kwargs = {
+            "prediction": 1.0,
+            "model_version": "v1",
+            "channel": "http",
+            "day": dt.date(2026, 1, 1),
+            "product": FakeProduct(),
+            "onpromotion": False,
+            "latency_ms": 0.1,
+            **bad,
+        }
+        with pytest.raises(InvalidInputError):
+            event_document(**kwargs)
+
+
+def test_iso_timestamps_match_strftime() -> None:
+    from workshop.events.schema import _iso_utc
+
+    for moment in (
+        dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC),
+        dt.datetime(2099, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        dt.datetime(2026, 6, 1, 12, 0),  # naive = UTC
+    ):
+        assert _iso_utc(moment) == moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

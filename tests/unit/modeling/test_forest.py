@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 from datetime import date, timedelta
 
 import numpy as np
@@ -30,16 +29,6 @@ def _rows(n: int, seed: int = 0) -> np.ndarray:
     )
 
 
-def test_single_rows_equal_the_batch_path_to_the_last_digit(trained: tuple) -> None:
-    model, _, _ = trained
-    regressor = model.named_steps["regressor"]  # type: ignore[attr-defined]
-    rows = _rows(3000)
-    batch = regressor.predict(rows)  # scikit-learn's path (more than one row)
-    single = np.array([regressor.predict(rows[i : i + 1])[0] for i in range(len(rows))])
-    assert regressor._flat_forest() is not None  # the fast path was taken
-    assert np.array_equal(single, batch)  # bit for bit, not approximately
-
-
 def test_raw_tree_sums_equal_scikit_learn(trained: tuple) -> None:
     model, _, _ = trained
     trees = model.named_steps["regressor"].model_  # type: ignore[attr-defined]
@@ -49,17 +38,6 @@ def test_raw_tree_sums_equal_scikit_learn(trained: tuple) -> None:
     expected = trees._raw_predict(rows[:, TREE_COLUMNS]).ravel()
     got = np.array([forest.predict_row(row.tolist()) for row in rows])
     assert np.array_equal(got, expected)
-
-
-def test_the_fast_path_is_not_pickled_and_comes_back_after_loading(trained: tuple) -> None:
-    model, _, _ = trained
-    regressor = model.named_steps["regressor"]  # type: ignore[attr-defined]
-    row = _rows(1, seed=2)
-    before = regressor.predict(row)
-    assert "_forest" in regressor.__dict__
-    loaded = pickle.loads(pickle.dumps(regressor))
-    assert "_forest" not in loaded.__dict__
-    assert np.array_equal(loaded.predict(row), before)
 
 
 def test_categorical_splits_are_refused() -> None:

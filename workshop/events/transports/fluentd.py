@@ -43,16 +43,29 @@ class AckFluentSender(FluentSender):
             self.pendings = None
             if self._closed:
                 raise OSError("sender fechado")
+            reused = self.socket is not None
             try:
-                self._reconnect()
-                sock = self.socket
-                sock.settimeout(self.timeout)
-                sock.sendall(packet)
-                self._wait_ack(sock, chunk)
+                try:
+                    self._send_once(packet, chunk)
+                except ConnectionError:
+                    if not reused:
+                        raise
+                    # A kept-alive connection to a Fluentd that restarted since: the kernel takes
+                    # the bytes, the peer answers with a reset. Once, on a fresh connection,
+                    # before the batch counts as failed (a resend is harmless: id_key).
+                    self._close()
+                    self._send_once(packet, chunk)
             except (OSError, ValueError) as exc:
                 self.last_error = exc
                 self._close()
                 raise OSError(str(exc) or type(exc).__name__) from exc
+
+    def _send_once(self, packet: bytes, chunk: str) -> None:
+        self._reconnect()
+        sock = self.socket
+        sock.settimeout(self.timeout)
+        sock.sendall(packet)
+        self._wait_ack(sock, chunk)
 
     def _wait_ack(self, sock: Any, chunk: str) -> None:
         unpacker = msgpack.Unpacker(raw=False)

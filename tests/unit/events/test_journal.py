@@ -1,0 +1,138 @@
+"""Unit tests of the write-ahead journal: kill -9 at any moment, the bound, health, segments."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.unit.events.fakes import FakeTransport, make_event
+from workshop import events as ev
+
+EMITTER = textwrap.dedent(
+    """
+    import sys, threading
+    from pathlib import Path
+    from tests.unit.events.fakes import FakeTransport, make_event
+    from workshop import events as ev
+    transport = FakeTransport()
+    if sys.argv[2] == "healthy":  # delivered = fsynced to a file that outlives the process
+        transport = ev.JsonlTransport(path=Path(sys.argv[1]) / "delivered.jsonl")
+    elif sys.argv[2] == "hung":
+        transport.gate.clear()  # every send hangs: nothing leaves the process
+    elif sys.argv[2] == "refusing":
+        transport.up = False
+    logger = ev.EventLogger(transport, sys.argv[1], batch_size=50)
+    while True:
+        event = make_event()
+        logger.emit(event)
+        print(event.prediction_id, flush=True)  # "answered" only once emit returned
+    """
+)
+
+
+@pytest.mark.parametrize("engine", ["healthy", "hung", "refusing"])
+def test_kill_9_at_any_moment_loses_no_emitted_event(tmp_path: Path, engine: str) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", EMITTER, str(tmp_path), engine],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    answered: list[str] = []
+    for line in child.stdout:
+        answered.append(line.strip())
+        if len(answered) == 3000:
+            break
+    child.send_signal(signal.SIGKILL)
+    answered.extend(line.strip() for line in child.stdout)  # what it printed before dying
+    child.wait(timeout=10)
+    assert child.returncode == -signal.SIGKILL
+    spool = ev.Spool(tmp_path)
+    waiting = spool.size()
+    transport = FakeTransport()
+    result = ev.replay_spool(spool, transport)
+    assert result.remaining == 0
+    delivered = tmp_path / "delivered.jsonl"
+    before = (
+        {json.loads(line)["prediction_id"] for line in delivered.open()}
+        if delivered.exists()
+        else set()
+    )
+    lost = set(answered) - set(transport.ids()) - before
+    assert not lost, f"{len(lost)} of {len(answered)} answered events lost"
+    if engine != "healthy":
+        assert waiting >= len(answered)  # nothing had left: all of it was on disk
+
+
+def test_the_bound_is_counted_logged_once_and_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    transport = FakeTransport()
+    transport.up = False
+    logger = ev.EventLogger(transport, tmp_path, max_bytes=64 * 1024, retry_min=5, retry_max=5)
+    caplog.set_level(logging.ERROR, logger="workshop.events.logger")
+    for _ in range(1000):  # ~300 KB of events into a 64 KB journal
+        logger.emit(make_event())
+    stats = logger.stats()
+    assert stats["overflowed"] > 0
+    assert stats["queued"] + stats["overflowed"] == 1000
+    assert stats["journal_bytes"] <= 64 * 1024
+    assert stats["state"] == "degraded"
+    assert any("diário de eventos cheio" in r for r in stats["reasons"])
+    full = [r for r in caplog.records if "Diário de eventos cheio" in r.getMessage()]
+    assert len(full) == 1, "a full journal must be logged once, not per event"
+    logger.close(timeout=0.5)
+    assert ev.Spool(tmp_path).size() == stats["queued"]
+
+
+def test_health_says_degraded_when_sends_stop_succeeding(tmp_path: Path) -> None:
+    transport = FakeTransport()
+    logger = ev.EventLogger(transport, tmp_path, stale_after=0.5, linger=0.05)
+    try:
+        logger.emit(make_event())
+        assert logger.flush(timeout=5)
+        assert logger.stats()["state"] == "ok"
+        transport.gate.clear()  # the engine hangs: no error, no answer
+        logger.emit(make_event())
+        deadline = time.monotonic() + 10
+        while logger.stats()["state"] == "ok" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stats = logger.stats()
+        assert stats["state"] == "degraded", stats
+        assert any("nenhum envio deu certo" in r for r in stats["reasons"])
+        assert stats["queued"] == 1 and stats["last_success_age_s"] is not None
+        transport.gate.set()
+        assert logger.flush(timeout=5)
+        assert logger.stats()["state"] == "ok"
+    finally:
+        transport.gate.set()
+        logger.close()
+
+
+def test_segments_rotate_and_delivered_ones_are_deleted(tmp_path: Path) -> None:
+    transport = FakeTransport()
+    logger = ev.EventLogger(transport, tmp_path, max_bytes=256 * 1024, batch_size=100)
+    emitted = [make_event() for _ in range(3000)]  # ~900 KB through a 256 KB bound
+    for start in range(0, 3000, 200):
+        for event in emitted[start : start + 200]:
+            logger.emit(event)
+        assert logger.flush(timeout=10)
+    stats = logger.stats()
+    assert stats["sent"] == 3000 and stats["overflowed"] == 0
+    assert stats["journal_bytes"] <= 256 * 1024
+    assert len(list(logger.journal.path.glob("seg-*.jsonl"))) <= 2
+    assert max(transport.ids().values()) == 1
+    logger.close()
+    assert not list(tmp_path.glob("journal-*")), "a delivered journal is removed at close"
