@@ -109,7 +109,18 @@ def test_jupyterlab_overrides_name_a_real_setting_of_the_locked_jupyterlab() -> 
     import sys
 
     overrides = json.loads((ROOT / "infra" / "jupyter" / "overrides.json").read_text())
-    assert overrides == {"@jupyterlab/notebook-extension:tracker": {"kernelShutdown": True}}
+    assert overrides["@jupyterlab/notebook-extension:tracker"] == {"kernelShutdown": True}
+    # Issue 13: the news toast covered every notebook; "Never" is a value of its schema.
+    news = overrides["@jupyterlab/apputils-extension:notification"]
+    assert news == {"fetchNews": "false", "checkForUpdates": False}
+    notification = json.loads(
+        (
+            Path(sys.prefix)
+            / "share/jupyter/lab/schemas/@jupyterlab/apputils-extension/notification.json"
+        ).read_text()
+    )["properties"]
+    assert {"const": "false", "title": "Never"} in notification["fetchNews"]["oneOf"]
+    assert notification["checkForUpdates"]["type"] == "boolean"
     schema_path = (
         Path(sys.prefix) / "share/jupyter/lab/schemas/@jupyterlab/notebook-extension/tracker.json"
     )
