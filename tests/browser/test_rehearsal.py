@@ -344,8 +344,13 @@ def check_link(context: Any, link: str, where: str, service_port: int | None = N
     page = context.new_page()
     try:
         response = page.goto(link.split("#")[0], wait_until="load")
-        assert response is not None and response.status < 400, (link, response and response.status)
         parts = urlsplit(link)
+        assert response is not None, link
+        if parts.path == "/health" and response.status == 503:
+            # before notebook 01 there is no model: /health says so, by design (503 + why)
+            assert "model_loaded" in page.locator("body").inner_text(), link
+        else:
+            assert response.status < 400, (link, response.status)
         path = parts.path
         slug = re.sub(r"[^a-z0-9]+", "-", f"{where}-{parts.port}-{path}".lower()).strip("-")
         if parts.port != service_port:  # e.g. the Elasticsearch address notebook 00 prints
