@@ -89,6 +89,9 @@ def embedded_engine(env: dict[str, str], *, setup: Any = None) -> Iterator[Any]:
             setup(settings)
         yield settings
     finally:
+        from workshop import lifecycle
+
+        lifecycle.service_down(settings)  # a `workshop up` from the notebooks, if one is left
         stack.embedded_down(settings)
         for key, value in saved.items():
             if value is None:

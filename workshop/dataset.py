@@ -59,6 +59,11 @@ HISTORY_END = date(2025, 12, 31)
 TREND_EPOCH = date(2024, 1, 1)
 MIN_DATE = date(2000, 1, 1)
 MAX_DATE = date(2100, 12, 31)
+# What the model can honestly answer (issue 13: 2100-12-31 "predicted" 21,293 litres of milk):
+# from the first day it learned from to three years past the last one. The trend term is an
+# extrapolation; further out it is fiction. The API, the form and the widget refuse the rest.
+FORECAST_START = HISTORY_START
+FORECAST_END = date(HISTORY_END.year + 3, 12, 31)
 
 COLUMNS = [
     "date",
@@ -224,7 +229,7 @@ def resolve_product(value: Product | str | int) -> Product:
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def parse_date(value: date | datetime | str | Any) -> date:
+def parse_date(value: date | datetime | str | Any, *, bounded: bool = True) -> date:
     """A ``datetime.date`` from a date, datetime, pandas Timestamp or ISO string ``AAAA-MM-DD``.
 
     Unparseable or impossible dates, and dates outside 2000–2100, raise
@@ -252,7 +257,7 @@ def parse_date(value: date | datetime | str | Any) -> date:
             raise InvalidInputError(f"Data inexistente: {value!r} (confira dia e mês).") from None
     else:
         raise InvalidInputError(f"Data inválida: {value!r} (use o formato AAAA-MM-DD).")
-    if not MIN_DATE <= day <= MAX_DATE:
+    if bounded and not MIN_DATE <= day <= MAX_DATE:
         raise InvalidInputError(
             f"Data fora do intervalo aceito ({MIN_DATE.year}–{MAX_DATE.year}): {day.isoformat()}."
         )

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from workshop.config import Settings, get_settings
+from workshop.events.transports.fluentd import speaks_forward
 from workshop.kibana import KIBANA_USABLE_LEVELS
 from workshop.stack import (
     engine_info,
@@ -29,7 +30,14 @@ class Check:
     hint: str = ""
 
 
-START_HINT = "rode `docker compose up -d` ou `workshop embedded up`"
+START_HINT = "sem Docker, `workshop up`; com Docker, `docker compose up -d`"
+# Without Docker the embedded engine holds 9200: `docker compose up -d kibana` would start
+# Docker's Elasticsearch beside it (port clash) and show an empty Kibana (issue 13).
+KIBANA_HINT = (
+    "o Kibana só existe no stack Docker. Para usá-lo: `workshop down` (libera a porta 9200 do "
+    "motor embutido) e `docker compose up -d`; ou aponte WORKSHOP_ES_URL e WORKSHOP_KIBANA_URL "
+    "para o stack de outra máquina. Sem Kibana, o notebook 05 mostra o que o Discover mostraria"
+)
 
 
 def rejected_check(settings: Settings) -> Check:
@@ -69,7 +77,19 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
 
     fluentd_url = f"tcp://{settings.fluentd_host}:{settings.fluentd_port}"
     if tcp_reachable(settings.fluentd_host, settings.fluentd_port):
-        checks.append(Check("fluentd", True, fluentd_url, "porta aberta"))
+        # Issue 13: any program on 24224 counted as Fluentd; it must ack the forward protocol.
+        if speaks_forward(settings.fluentd_host, settings.fluentd_port):
+            checks.append(Check("fluentd", True, fluentd_url, "responde ao protocolo forward"))
+        else:
+            checks.append(
+                Check(
+                    "fluentd",
+                    False,
+                    fluentd_url,
+                    "a porta está aberta, mas quem responde não é o Fluentd (sem ack do forward)",
+                    "descubra quem ocupa a porta (`lsof -i :24224`) e suba o Fluentd do Docker",
+                )
+            )
     else:
         uses_fluentd = settings.event_transport == "fluentd"
         checks.append(
@@ -101,7 +121,7 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
                 False,
                 settings.kibana_url,
                 "não respondeu (no modo sem Docker não há Kibana)",
-                "só existe com Docker: `docker compose up -d kibana`",
+                KIBANA_HINT,
             )
         )
 
@@ -136,7 +156,7 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
                 False,
                 settings.service_url,
                 "não respondeu",
-                "rode `workshop serve` (ou o notebook 02)",
+                "rode `workshop up` (o formulário fica no ar até `workshop down`)",
             )
         )
     return checks

@@ -53,8 +53,10 @@ DASHBOARD_ID = "workshop-monitoramento-do-modelo"
 KIBANA_USABLE_LEVELS = frozenset({"available", "degraded"})
 DISCOVER_COLUMNS = ["product", "date", "prediction", "model_version", "channel", "latency_ms"]
 KIBANA_START_HINT = (
-    "Inicie o stack com Docker (`docker compose up -d`; o Kibana leva 1–2 minutos para subir) e "
-    "confira com `workshop doctor`. No modo sem Docker (motor embutido) não há Kibana."
+    "O Kibana só existe no stack Docker: pare o motor embutido (`workshop down`, ele ocupa a porta "
+    "9200), rode `docker compose up -d` (o Kibana leva 1–2 minutos para subir) e confira com "
+    "`workshop doctor`; ou aponte WORKSHOP_ES_URL e WORKSHOP_KIBANA_URL para o stack de outra "
+    "máquina. Sem Kibana, o notebook 05 mostra o que o Discover mostraria."
 )
 TYPE_LABELS = {
     "index-pattern": "data view",
@@ -78,6 +80,7 @@ class KibanaStatus:
     reachable: bool
     level: str | None = None
     version: str | None = None
+    refused: bool = False  # connection refused: nothing listens there at all
 
     @property
     def available(self) -> bool:
@@ -127,6 +130,8 @@ def kibana_status(url: str | None = None, timeout: float = 2.0) -> KibanaStatus:
     try:
         resp = httpx.get(f"{base}/api/status", timeout=timeout)
         body = resp.json()
+    except httpx.ConnectError:
+        return KibanaStatus(base, reachable=False, refused=True)
     except (httpx.HTTPError, ValueError):
         return KibanaStatus(base, reachable=False)
     if not isinstance(body, dict):
@@ -143,9 +148,16 @@ def wait_for_kibana(
     timeout: float = 180.0,
     interval: float = 2.0,
     progress: bool = True,
+    refused_grace: float = 10.0,
 ) -> KibanaStatus:
     """Poll ``/api/status`` until Kibana is usable (``available`` or ``degraded``); pt-BR
-    :class:`KibanaError` if it never is."""
+    :class:`KibanaError` if it never is.
+
+    A Kibana that is starting (Docker publishes its port at once) answers or resets connections,
+    and is waited for up to ``timeout``; a port where connections are *refused* for
+    ``refused_grace`` seconds has no Kibana at all (the embedded path), and fails at once instead
+    of after the full ``timeout`` (issue 13).
+    """
     base = _base(url)
     deadline = time.monotonic() + timeout
     status = kibana_status(base)
@@ -159,6 +171,11 @@ def wait_for_kibana(
     ) as bar:
         started = time.monotonic()
         while not status.usable:
+            if status.refused and time.monotonic() - started >= refused_grace:
+                raise KibanaError(
+                    f"Nada escuta em {base}: o Kibana não está rodando (conexão recusada). "
+                    + KIBANA_START_HINT
+                )
             if time.monotonic() >= deadline:
                 raise KibanaError(
                     f"{status.message} Esperei {timeout:.0f} s e ele não ficou disponível. "
@@ -367,6 +384,28 @@ def prediction_url(
         time_from=time_from,
         time_to=time_to,
     )
+
+
+_STATUS_CACHE: dict[str, tuple[float, bool]] = {}
+
+
+def kibana_available(url: str | None = None, max_age: float = 30.0) -> bool:
+    """Whether Kibana is available, probed at most every ``max_age`` seconds (for the form)."""
+    base = _base(url)
+    now = time.monotonic()
+    cached = _STATUS_CACHE.get(base)
+    if cached is None or now - cached[0] > max_age:
+        cached = (now, kibana_status(base, timeout=1.0).usable)
+        _STATUS_CACHE[base] = cached
+    return cached[1]
+
+
+def form_event_link(prediction_id: str) -> str | None:
+    """The form's link to a prediction's event: Discover around now when Kibana is up, else
+    ``None`` (the form then names ``workshop events show ID``)."""
+    if not kibana_available():
+        return None
+    return prediction_url(prediction_id, timestamp=datetime.now(UTC))
 
 
 def dashboard_url(kibana_url: str | None = None) -> str:

@@ -19,6 +19,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from workshop import formatting
+
 if TYPE_CHECKING:
     from workshop.monitoring import DriftReport, LatencySummary
 
@@ -78,12 +80,60 @@ def _label(field: str | None) -> str | None:
 
 
 def _pt(value: float, digits: int = 2) -> str:
-    """A number with the pt-BR decimal comma."""
-    return f"{value:.{digits}f}".replace(".", ",")
+    """A number in pt-BR (Babel, via workshop.formatting)."""
+    return formatting.number(value, digits)
+
+
+def _tick_decimals(axis: Any) -> int:
+    ticks = np.asarray(axis.get_ticklocs(), dtype=float)
+    steps = np.diff(np.sort(ticks))
+    steps = steps[steps > 0]
+    if not len(steps):
+        return 0
+    step = float(steps.min())
+    return 0 if step >= 1 else min(6, int(np.ceil(-np.log10(step) - 1e-9)))
+
+
+def _date_pattern(span_days: float) -> str:
+    if span_days > 60:
+        return "LLL yyyy"
+    if span_days > 2:
+        return "dd/MM"
+    if span_days > 0.25:
+        return "dd/MM HH:mm"
+    return "HH:mm:ss"
+
+
+def pt_br_axes(fig: Figure) -> None:
+    """Every numeric tick with a decimal comma, every date tick with day and month in pt-BR
+    (issue 13: "0.1" next to "0,334"; "08 15 22" without the month). Babel formats both."""
+    import matplotlib.dates as mdates
+    from babel.dates import format_datetime
+    from matplotlib.ticker import FuncFormatter, ScalarFormatter
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            current = axis.get_major_formatter()
+            if isinstance(current, mdates.ConciseDateFormatter | mdates.AutoDateFormatter):
+                low, high = axis.get_view_interval()
+                pattern = _date_pattern(abs(high - low))
+                axis.set_major_formatter(
+                    FuncFormatter(
+                        lambda x, _pos, pattern=pattern: format_datetime(
+                            mdates.num2date(x), pattern, locale=formatting.LOCALE
+                        )
+                    )
+                )
+            elif isinstance(current, ScalarFormatter):
+                decimals = _tick_decimals(axis)
+                axis.set_major_formatter(
+                    FuncFormatter(lambda x, _pos, d=decimals: formatting.number(x, d))
+                )
 
 
 def _done(fig: Figure) -> Figure:
     fig.tight_layout()
+    pt_br_axes(fig)
     plt.close(fig)
     return fig
 
@@ -144,6 +194,26 @@ def latency_histogram(
                     value, color="#c62828", linestyle=style, label=f"{name} = {_pt(value)} ms"
                 )
         ax.legend(fontsize="small")
+    # Issue 13: a few slow first requests stretched the axis to 16 ms and squeezed every bar
+    # into its first millimetres. Show up to where 99.5 % of the events are; count the rest.
+    counts = hist["eventos"].to_numpy(dtype=float)
+    if counts.sum() > 0 and len(starts) > 1:
+        cumulative = np.cumsum(counts) / counts.sum()
+        last = int(np.searchsorted(cumulative, 0.995)) + 1
+        right = starts[min(last, len(starts) - 1)] + width
+        if summary is not None and not np.isnan(summary.p99):
+            right = max(right, summary.p99 * 1.2)
+        hidden = int(counts[starts >= right].sum())
+        if hidden:
+            ax.set_xlim(starts[0], right)
+            ax.annotate(
+                f"+{formatting.integer(hidden)} evento(s) acima de {_pt(right)} ms, fora da escala",
+                xy=(0.99, 0.5),
+                xycoords="axes fraction",
+                ha="right",
+                fontsize="small",
+                color="#555",
+            )
     ax.set_title(title)
     ax.set_xlabel("Latência (ms)")
     ax.set_ylabel("Eventos")

@@ -312,6 +312,28 @@ def install_monitoring_template(es: Elasticsearch) -> bool:
     return not existed
 
 
+#: What install_template's ``action`` means, as a participant reads it.
+TEMPLATE_ACTIONS = {
+    "created": "criado",
+    "updated": "atualizado",
+    "unchanged": "já instalado, sem mudanças",
+}
+
+
+def _installed_matches(es: Elasticsearch, body: dict[str, Any]) -> bool:
+    """True when the installed ``model-*`` template has our patterns and field types."""
+    try:
+        got = es.indices.get_index_template(name=TEMPLATE_NAME)["index_templates"][0]
+        installed = got["index_template"]
+        props = installed["template"]["mappings"]["properties"]
+    except (KeyError, IndexError, TypeError):
+        return False
+    wanted = body["template"]["mappings"]["properties"]
+    return list(installed.get("index_patterns", [])) == body["index_patterns"] and {
+        k: v.get("type") for k, v in props.items()
+    } == {k: v.get("type") for k, v in wanted.items()}
+
+
 def install_template(es: Elasticsearch | None = None) -> dict[str, Any]:
     """Install (or update) the composable index templates for ``model-*`` (whose summary is
     returned) and ``monitoring-*`` (the checks' results); idempotent."""
@@ -319,6 +341,7 @@ def install_template(es: Elasticsearch | None = None) -> dict[str, Any]:
     body = load_template()
     try:
         existed = bool(es.indices.exists_index_template(name=TEMPLATE_NAME))
+        same = existed and _installed_matches(es, body)
         resp = es.indices.put_index_template(name=TEMPLATE_NAME, **body)
         install_monitoring_template(es)
     except Exception as exc:
@@ -330,7 +353,9 @@ def install_template(es: Elasticsearch | None = None) -> dict[str, Any]:
         "template": TEMPLATE_NAME,
         "index_patterns": body["index_patterns"],
         "acknowledged": bool(resp.get("acknowledged")),
-        "action": "updated" if existed else "created",
+        # "unchanged": `workshop setup` right after `embedded up` (which installs the template)
+        # must not claim to have updated anything (issue 13).
+        "action": "unchanged" if same else "updated" if existed else "created",
         "fields": sorted(body["template"]["mappings"]["properties"]),
     }
 
@@ -349,7 +374,7 @@ def es_error(exc: Exception, doing: str, settings: Settings | None = None) -> St
     if isinstance(exc, TransportConnectionError | ConnectionTimeout):
         return StackError(
             f"Não consegui {doing}: o Elasticsearch em {url} não respondeu. "
-            f"Rode `workshop doctor` (e, sem Docker, `workshop embedded up`)."
+            f"Rode `workshop doctor` (e, sem Docker, `workshop up`)."
         )
     if isinstance(exc, ApiError):
         text = str(exc)

@@ -14,7 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from workshop.config import Settings
-from workshop.dataset import CATALOGUE, MAX_DATE, MIN_DATE, parse_date
+from workshop.dataset import CATALOGUE
 from workshop.errors import InvalidInputError, WorkshopError
 from workshop.service import (
     PredictionInput,
@@ -22,6 +22,7 @@ from workshop.service import (
     _number,
     resolve_product,
 )
+from workshop.service.prediction import parse_forecast_date
 
 CHANNEL = "widget"
 
@@ -45,9 +46,9 @@ class PredictionForm:
         style = {"description_width": "7rem"}
         self.date = widgets.DatePicker(
             description="Data",
+            # No min/max: the picker would silently clamp 1900 to the limit and predict (issue
+            # 13); the date goes as typed and predict() refuses it with a pt-BR message.
             value=day or date.today(),
-            min=MIN_DATE,
-            max=MAX_DATE,
             style=style,
         )
         self.product = widgets.Dropdown(
@@ -83,7 +84,7 @@ class PredictionForm:
         if self.product.value is None:
             raise InvalidInputError("Escolha um produto na lista.")
         question = PredictionInput(
-            parse_date(self.date.value),
+            parse_forecast_date(self.date.value),
             resolve_product(str(self.product.value)),
             bool(self.promotion.value),
         )

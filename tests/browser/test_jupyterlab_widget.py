@@ -90,6 +90,11 @@ def jupyterlab(trained_settings: Settings, tmp_path: Path) -> Iterator[tuple[str
             time.sleep(0.5)
         yield url, token
     finally:
+        from workshop import lifecycle
+        from workshop.config import get_settings
+
+        # notebook 02 runs `workshop up`, whose service outlives the kernel by design
+        lifecycle.service_down(get_settings(home=trained_settings.home))
         proc.send_signal(signal.SIGINT)  # jupyter asks to confirm on the first SIGINT
         time.sleep(0.5)
         proc.send_signal(signal.SIGINT)

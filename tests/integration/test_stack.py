@@ -29,6 +29,18 @@ def test_connect_uses_the_compat_node_for_the_embedded_engine(es) -> None:
     assert es.count(index="connect-test")["count"] == 1
 
 
+def test_setup_right_after_embedded_up_says_nothing_changed(stack_env) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "workshop", "setup"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "já instalado, sem mudanças" in proc.stdout
+    assert "atualizado" not in proc.stdout and "updated" not in proc.stdout
+
+
 def test_connect_to_a_real_elasticsearch_url_uses_the_default_node(monkeypatch) -> None:
     monkeypatch.setenv("WORKSHOP_ES_ENGINE", "elasticsearch")
     client = stack.connect(url="http://127.0.0.1:9")
@@ -38,7 +50,8 @@ def test_connect_to_a_real_elasticsearch_url_uses_the_default_node(monkeypatch) 
 
 def test_template_is_installed_and_applied(es) -> None:
     result = stack.install_template(es)
-    assert result["action"] == "updated" and result["acknowledged"]
+    # The session fixture installed it already: same template, so nothing "updated" (issue 13).
+    assert result["action"] == "unchanged" and result["acknowledged"]
     got = es.indices.get_index_template(name=stack.TEMPLATE_NAME)["index_templates"][0]
     assert got["index_template"]["index_patterns"] == ["model-*"]
     es.index(

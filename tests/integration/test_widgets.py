@@ -72,8 +72,14 @@ def test_errors_show_in_pt_br_and_log_nothing(form: PredictionForm, spy: SpyLogg
     assert form.last_error == "Escolha uma data no campo “Data”."
     assert "Erro:" in form.output.value and "Escolha uma data" in form.output.value
 
-    form.date.value = date(1999, 12, 31)  # the picker keeps dates within 2000–2100
-    assert form.date.value == date(2000, 1, 1)
+    # Issue 13: the picker used to clamp 1900 / 9999 to its limits silently and predict. The
+    # date stays as typed and is refused, in pt-BR, with nothing logged.
+    for typed in (date(1900, 1, 1), date(2100, 12, 31), date(9999, 12, 31)):
+        form.date.value = typed
+        form.click()
+        assert form.date.value == typed
+        assert form.last_result is None
+        assert form.last_error and "fora do horizonte do modelo" in form.last_error
 
     form.date.value = date(2026, 1, 15)
     form.product.value = None

@@ -36,7 +36,7 @@ def test_doctor_json_with_everything_down(tmp_path) -> None:
     assert set(report) == {"elasticsearch", "fluentd", "kibana", "servico", "recusados"}
     assert all(part["ok"] is False for name, part in report.items() if name != "recusados")
     assert report["recusados"]["ok"] is True  # nothing refused in a fresh WORKSHOP_HOME
-    assert "workshop embedded up" in report["elasticsearch"]["hint"]
+    assert "workshop up" in report["elasticsearch"]["hint"]
     assert report["elasticsearch"]["url"].startswith("http://127.0.0.1:")
 
 
@@ -48,8 +48,20 @@ def test_doctor_table_says_what_to_do(tmp_path, monkeypatch) -> None:
     table = doctor.format_checks(checks)
     assert table.count("✗") == 4
     assert "O que fazer:" in table
-    assert "docker compose up -d" in table and "workshop embedded up" in table
-    assert "workshop serve" in table
+    assert "docker compose up -d" in table and "workshop up" in table
+    assert "workshop down" in table  # the form stays up until the workshop ends
+
+
+def test_doctor_never_advises_starting_kibana_beside_the_embedded_engine(tmp_path, monkeypatch):
+    # Issue 13: `docker compose up -d kibana` without Docker's ES collides with the embedded
+    # engine on 9200 and would show an empty Kibana. The advice frees the port first.
+    for key, value in _down_env(tmp_path).items():
+        if key.startswith("WORKSHOP_"):
+            monkeypatch.setenv(key, value)
+    hint = next(c for c in doctor.run_checks(get_settings()) if c.component == "kibana").hint
+    assert "docker compose up -d kibana" not in hint
+    assert "workshop down" in hint and "docker compose up -d" in hint
+    assert "WORKSHOP_KIBANA_URL" in hint and "notebook 05" in hint
 
 
 def test_doctor_exit_code_is_zero_when_elasticsearch_answers(tmp_path, monkeypatch) -> None:

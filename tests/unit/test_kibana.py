@@ -220,6 +220,18 @@ def test_wait_gives_up_with_a_pt_br_error_when_kibana_never_answers() -> None:
     assert "docker compose up -d" in message and "motor embutido" in message
 
 
+def test_wait_stops_early_when_nothing_listens_instead_of_the_full_timeout() -> None:
+    # Issue 13: `workshop kibana setup` without Kibana waited the whole 180 s. A refused
+    # connection past the grace period means no Kibana at all: it fails long before `timeout`
+    # (here 600 s; the test would hit pytest's timeout if it waited).
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(kibana.KibanaError) as info:
+        kibana.wait_for_kibana(url, timeout=600, interval=0.1, progress=False, refused_grace=0.3)
+    message = str(info.value)
+    assert f"Nada escuta em {url}" in message
+    assert "workshop down" in message and "docker compose up -d" in message
+
+
 def test_wait_reports_a_kibana_that_stays_unavailable(fake_kibana: FakeKibana) -> None:
     fake_kibana.statuses = ["unavailable"]
     with pytest.raises(kibana.KibanaError, match=r"ainda não está pronto \(status: unavailable\)"):
@@ -349,6 +361,8 @@ def test_cli_setup_without_kibana_fails_with_a_pt_br_message() -> None:
 
 def test_cli_link_prints_a_discover_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kibana, "find_event", lambda pid: {"@timestamp": "2025-03-01T12:00:00Z"})
+    up = kibana.KibanaStatus("http://kb:5601", reachable=True, level="available", version="8.19")
+    monkeypatch.setattr(kibana, "kibana_status", lambda url=None: up)
     result = CliRunner().invoke(
         app, ["kibana", "link", "--prediction-id", "abc-123", "--url", "http://kb:5601", "--json"]
     )
@@ -370,6 +384,23 @@ def test_cli_link_without_the_event_widens_the_time_range(monkeypatch: pytest.Mo
     assert "Elasticsearch indisponível" in result.stderr
     url = result.stdout.strip().splitlines()[-1]
     assert kibana.parse_discover_url(url)["_g"]["time"]["from"] == "now-7d"
+
+
+def test_cli_link_says_kibana_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 13: the link was printed without a word about Kibana being down.
+    monkeypatch.setattr(kibana, "find_event", lambda pid: {"@timestamp": "2025-03-01T12:00:00Z"})
+    url = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(app, ["kibana", "link", "--prediction-id", "abc-123", "--url", url])
+    assert result.exit_code == 0, result.output
+    assert f"O Kibana não respondeu em {url}" in result.stderr
+    assert "workshop events show abc-123" in result.stderr
+
+
+def test_cli_link_refuses_an_id_that_exists_nowhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kibana, "find_event", lambda pid: None)
+    result = CliRunner().invoke(app, ["kibana", "link", "--prediction-id", "abc-123"])
+    assert result.exit_code != 0
+    assert "Nenhuma predição com o ID abc-123" in str(result.exception or result.output)
 
 
 def test_links_use_the_browser_address_and_the_api_the_internal_one(

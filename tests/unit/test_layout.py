@@ -20,6 +20,7 @@ PACKAGE = ROOT / "workshop"
 STAGES = [
     "errors",
     "config",
+    "formatting",
     "stack",
     "dataset",
     "features",
@@ -28,6 +29,7 @@ STAGES = [
     "fluentd_dump",
     "service",
     "service_process",
+    "lifecycle",
     "widgets",
     "simulator",
     "monitoring",

@@ -10,7 +10,18 @@ import sys
 
 import typer
 
-from workshop.cli import alerts, demo, events, feedback, kibana, models, monitor, serve, stack  # noqa: F401  (registers the commands)
+from workshop.cli import (  # noqa: F401  (registers the commands)
+    alerts,
+    demo,
+    events,
+    feedback,
+    kibana,
+    lab,
+    models,
+    monitor,
+    serve,
+    stack,
+)
 from workshop.cli._app import app
 from workshop.cli._usage import UsageError, usage_message
 from workshop.errors import ArgumentError, WorkshopError
@@ -30,7 +41,7 @@ def main() -> None:
         sys.exit(1)
     except UsageError as exc:
         message = usage_message(exc)
-        if message.startswith("Usage:"):
+        if message.startswith(("Usage:", "Uso:")):
             typer.echo(message, err=True)
         else:
             typer.secho(f"Erro: {message}", fg=typer.colors.RED, err=True)

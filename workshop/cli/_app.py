@@ -7,6 +7,10 @@ from typing import Any
 
 import typer
 
+from workshop.cli import _i18n
+
+_i18n.install()  # Click's and Typer's own words in pt-BR (help, usage errors)
+
 app = typer.Typer(
     name="workshop",
     help="Workshop de monitoramento de modelos (Elasticsearch, Fluentd, Kibana).",

@@ -33,7 +33,7 @@ def _hint(error: BadParameter) -> str:
 def usage_message(error: UsageError) -> str:
     """The pt-BR text for a usage error (without the ``Erro:`` prefix)."""
     command = error.ctx.command_path if error.ctx is not None else "workshop"
-    if error.message.startswith("Usage:"):  # a group called without a command: its help
+    if error.message.startswith(("Usage:", "Uso:")):  # a group without a command: its help
         return error.message
     if isinstance(error, MissingParameter):
         what = f"falta {_hint(error)}"
@@ -41,15 +41,18 @@ def usage_message(error: UsageError) -> str:
         what = f"valor inválido para {_hint(error)}"
     elif isinstance(error, NoSuchOption):
         what = f"opção desconhecida: {error.option_name}"
-    elif match := re.match(r"No such command '(.+)'", error.message):
+    elif match := re.match(r"(?:No such command|Comando desconhecido:) ?'([^']+)'", error.message):
         what = f"comando desconhecido: {match.group(1)}"
+        if guess := re.search(r"Did you mean (.+)\?", error.message):
+            # Issue 13: "Comando desconhecido: taill'. did you mean 'tail" (half-parsed English)
+            what += f". Você quis dizer {guess.group(1)}?"
     elif error.message.startswith("Got unexpected extra argument"):
         what = "argumentos a mais"
-    elif error.message == "Missing command.":
+    elif error.message in ("Missing command.", "Falta o comando."):
         what = "falta o comando"
     else:
         what = "uso inválido"
-    return (
-        f"{what.capitalize()}. Veja `{command} --help`.\n"
-        f"  (detalhe do analisador: {error.format_message()})"
-    )
+    what = what[0].upper() + what[1:]
+    if what.endswith("?"):
+        return f"{what} Veja `{command} --help`."
+    return f"{what}. Veja `{command} --help`.\n  (detalhe: {error.format_message()})"

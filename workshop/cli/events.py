@@ -1,4 +1,4 @@
-"""``workshop events count|tail|replay`` and ``workshop simulate``."""
+"""``workshop events count|tail|show|replay`` and ``workshop simulate``."""
 
 from __future__ import annotations
 
@@ -81,6 +81,58 @@ def tail(
     typer.echo(format_table(rows))
 
 
+@events_app.command("show")
+def show(
+    prediction_id: str = typer.Argument(
+        ..., help="O ID da predição (o formulário, a API e o widget o mostram)."
+    ),
+    wait: float = typer.Option(
+        5.0, "--wait", min=0, max=120, help="Segundos para esperar o evento chegar."
+    ),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Mostra o evento de uma predição, pelo ID (o que o Discover do Kibana mostraria)."""
+    from workshop import kibana, stack
+    from workshop.config import get_settings
+    from workshop.errors import StackError
+
+    settings = get_settings()
+    kibana.prediction_url(prediction_id)  # validates the id's shape (pt-BR error)
+    try:
+        event = kibana.wait_for_event(prediction_id, stack.connect(settings), timeout=wait)
+    except StackError:
+        raise StackError(
+            f"Nenhum evento com o ID {prediction_id} em {settings.index_pattern} (esperei "
+            f"{wait:.0f} s). Confira o ID — o formulário, a API e o widget o mostram — e se o "
+            "serviço registra eventos (`workshop doctor`)."
+        ) from None
+    except Exception as exc:
+        raise stack.es_error(exc, "buscar o evento", settings) from None
+    if json_out:
+        print_json(event)
+        return
+    typer.echo(format_event(event))
+
+
+def format_event(event: dict[str, Any]) -> str:
+    """One event as "campo  valor" lines, in pt-BR (numbers and dates by workshop.formatting)."""
+    order = [*TAIL_HEADERS, "item_nbr", "family", "onpromotion", "actual", "abs_error"]
+    keys = [k for k in order if k in event] + sorted(k for k in event if k not in order)
+    labels = {**TAIL_HEADERS, **EXTRA_HEADERS}
+    width = max(len(labels.get(k, k)) for k in keys)
+    return "\n".join(f"{labels.get(k, k).ljust(width)}  {_cell(k, event[k])}" for k in keys)
+
+
+EXTRA_HEADERS = {
+    "item_nbr": "item_nbr (nº do produto)",
+    "family": "família",
+    "onpromotion": "em promoção",
+    "actual": "venda real",
+    "abs_error": "erro absoluto",
+    "labeled_at": "rotulado em (UTC)",
+}
+
+
 TAIL_HEADERS = {
     "@timestamp": "quando (UTC)",
     "product": "produto",
@@ -95,13 +147,18 @@ TAIL_HEADERS = {
 
 def _cell(column: str, value: Any) -> str:
     """What a participant reads: seconds (not microseconds), two decimals with a comma."""
+    from workshop import formatting
+
     if value is None:
         return "—"
-    if column == "@timestamp" and isinstance(value, str):
-        return value[:19].replace("T", " ")
+    if isinstance(value, bool):
+        return "sim" if value else "não"
+    if column in ("@timestamp", "labeled_at") and isinstance(value, str):
+        return formatting.moment(value)
+    if column == "date" and isinstance(value, str):
+        return formatting.day(value)
     if isinstance(value, float):
-        text = f"{value:,.2f}"
-        return text.replace(",", "_").replace(".", ",").replace("_", ".")
+        return formatting.number(value, 2)
     return str(value)
 
 

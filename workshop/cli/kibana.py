@@ -45,25 +45,37 @@ def link(
 ) -> None:
     """Mostra um link do Discover (data view model-*, colunas do workshop)."""
     from workshop import kibana
+    from workshop.errors import InvalidInputError
 
-    note = ""
+    notes: list[str] = []
     if prediction_id is None:
         target = kibana.discover_url(kibana_url=url)
     else:
+        kibana.prediction_url(prediction_id)  # validates the id's shape (pt-BR error)
         timestamp = None
         try:
             event = kibana.find_event(prediction_id)
         except Exception:  # Elasticsearch down: the link still works, with a wider time range
-            event = None
-            note = "Elasticsearch indisponível: usei os últimos 7 dias como intervalo de tempo."
-        if event is not None:
-            timestamp = kibana.event_timestamp(event)
-        elif not note:
-            note = (
-                f"A predição {prediction_id} ainda não está no Elasticsearch: usei os últimos "
-                "7 dias como intervalo de tempo."
+            notes.append(
+                "Elasticsearch indisponível: não pude conferir o ID; usei os últimos 7 dias "
+                "como intervalo de tempo."
             )
+        else:
+            if event is None:  # issue 13: an id that exists nowhere got a link anyway
+                raise InvalidInputError(
+                    f"Nenhuma predição com o ID {prediction_id} no Elasticsearch: confira o ID "
+                    "(o formulário, a API e o widget o mostram). Se ela acabou de ser feita, "
+                    "espere alguns segundos e tente de novo."
+                )
+            timestamp = kibana.event_timestamp(event)
         target = kibana.prediction_url(prediction_id, timestamp=timestamp, kibana_url=url)
+    status = kibana.kibana_status(url)
+    if not status.usable:  # issue 13: say so instead of a link that cannot open
+        notes.append(
+            f"{status.message} O link abaixo só abre com o Kibana no ar (stack Docker)."
+            + (f" Sem Kibana: `workshop events show {prediction_id}`." if prediction_id else "")
+        )
+    note = " ".join(notes)
     if json_out:
         print_json({"url": target, "prediction_id": prediction_id, "note": note or None})
         return

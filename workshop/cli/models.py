@@ -13,8 +13,10 @@ app.add_typer(models, name="models")
 
 
 def _num(value: float, digits: int = 3) -> str:
-    """pt-BR decimal comma."""
-    return f"{value:.{digits}f}".replace(".", ",")
+    """pt-BR decimal comma (Babel, via workshop.formatting)."""
+    from workshop import formatting
+
+    return formatting.number(value, digits)
 
 
 def format_train(summary: dict[str, Any], card: dict[str, Any]) -> str:
@@ -77,6 +79,9 @@ def _rows() -> tuple[str | None, list[dict[str, Any]]]:
             "extra_rows": card.get("extra_rows", 0),
             "description": card.get("description"),
             "production": card["version"] == production,
+            # Issue 13: v2's own holdout figure is v1's window; the gain seen in notebook 06 is
+            # the comparison on the unseen window, recorded in the new version's card.
+            "feedback_comparison": (card.get("feedback") or {}).get("comparison"),
         }
         for card in registry.list()
     ]
@@ -102,6 +107,25 @@ def list_models(json_out: bool = JSON_OPTION) -> None:
             f"{_num(row['nwrmsle']):>9}{_num(row['baseline_nwrmsle'] or float('nan')):>10}  "
             f"{row['train_start']} a {row['train_end']}{extra}"
         )
+    compared = [r for r in rows if r["feedback_comparison"]]
+    if compared:
+        typer.echo("")
+        typer.echo(
+            "Comparações do ciclo de feedback (janela que nenhuma das versões viu; NWRMSLE):"
+        )
+        for row in compared:
+            c = row["feedback_comparison"]
+            verdict = "promovida" if c.get("promoted") else "não promovida"
+            typer.echo(
+                f"  {c['old_version']} → {c['new_version']}  {c['window_start']} a "
+                f"{c['window_end']}:  geral {_num(c['overall_nwrmsle_old'])} → "
+                f"{_num(c['overall_nwrmsle_new'])} · {c['family']} "
+                f"{_num(c['family_nwrmsle_old'])} → {_num(c['family_nwrmsle_new'])}  ({verdict})"
+            )
+        typer.echo(
+            "  (a coluna NWRMSLE acima é a da validação de cada treino, em janelas diferentes: "
+            "compare versões por esta comparação)"
+        )
     if production is None:
         typer.echo("Nenhuma versão em produção: use `workshop models promote VERSÃO`.")
 
@@ -111,7 +135,7 @@ def promote_model(
     version: str = typer.Argument(..., help="A versão a promover, por exemplo v2."),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Coloca uma versão em produção (o serviço passa a usá-la em poucos segundos)."""
+    """Coloca uma versão em produção (o serviço passa a usá-la em cerca de um segundo)."""
     from workshop.modeling import Registry
 
     registry = Registry()

@@ -14,17 +14,19 @@ app.add_typer(monitor, name="monitor")
 
 
 def _num(value: float | None, digits: int = 2) -> str:
-    """pt-BR number: decimal comma, thousands dot."""
+    """pt-BR number (Babel, via workshop.formatting); ``—`` for a missing value."""
+    from workshop import formatting
+
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    text = f"{value:,.{digits}f}"
-    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+    return formatting.number(value, digits)
 
 
 def _pvalue(value: float | None) -> str:
-    if value is not None and 0 < value < 0.001:
-        return f"{value:.1e}".replace(".", ",")
-    return _num(value, 3)
+    """ "0,012" or "< 0,001": never an exponent beside a decimal comma (issue 13)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return "< 0,001" if value < 0.001 else _num(value, 3)
 
 
 def _counts_line(counts: dict[str, int], total: int) -> str:
@@ -60,16 +62,10 @@ def format_report(data: dict[str, Any]) -> str:
     if drift is None:
         lines.append(f"Drift: não calculado — {data['drift_error']}")
         return "\n".join(lines)
-    lines.append(
-        f"Drift em relação ao {drift['reference']} (PSI; < 0,1 estável · 0,1–0,25 atenção"
-        " · > 0,25 agir):"
-    )
-    width = max(len(f["label"]) for f in drift["psi"].values())
-    for item in drift["psi"].values():
-        lines.append(
-            f"  {item['label']:<{width}}  {_num(item['psi'], 3):>7}  {item['reading']}"
-            f"  ({_num(item['n'], 0)} eventos)"
-        )
+    lines += _drift_lines(drift)
+    others = {v: d for v, d in data.get("drift_by_version", {}).items() if v != drift["version"]}
+    for other in others.values():
+        lines += _drift_lines(other, headline=False)
     ks = drift["ks"]
     if ks is not None:
         lines.append(
@@ -80,6 +76,25 @@ def format_report(data: dict[str, Any]) -> str:
     if data.get("drift_warning"):
         lines.append(f"Atenção: {data['drift_warning']}")
     return "\n".join(lines)
+
+
+def _drift_lines(drift: dict[str, Any], headline: bool = True) -> list[str]:
+    """One version's PSI table: its own events against its own training profile."""
+    title = "Drift" if headline else "Drift de outra versão na janela"
+    lines = [
+        f"{title}: eventos do {drift['version'] or 'modelo'} × {drift['reference']} (PSI;"
+        " < 0,1 estável · 0,1–0,25 atenção · > 0,25 agir):"
+    ]
+    width = max(len(f["label"]) for f in drift["psi"].values())
+    for item in drift["psi"].values():
+        small = "  ← poucos eventos: indicativo" if item.get("small_sample") else ""
+        lines.append(
+            f"  {item['label']:<{width}}  {_num(item['psi'], 3):>7}  {item['reading']}"
+            f"  ({_num(item['n'], 0)} eventos){small}"
+        )
+    if not headline:
+        lines.append(f"  Leitura de {drift['version']}: {drift['worst']}")
+    return lines
 
 
 @monitor.command("report")

@@ -52,7 +52,9 @@ def serve(
     typer.echo(f"Serviço do modelo em {where}  (documentação em /docs; Ctrl+C para parar)")
     if exit_on_stdin_eof:
         _stop_when_stdin_closes()
-    service.run(host, port, app=service.create_app(settings))
+    from workshop.kibana import form_event_link
+
+    service.run(host, port, app=service.create_app(settings, event_link=form_event_link))
 
 
 def _stop_when_stdin_closes() -> None:

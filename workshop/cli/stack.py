@@ -1,4 +1,4 @@
-"""``workshop embedded …``, ``workshop doctor``, ``workshop setup``."""
+"""``workshop up`` / ``down``, ``workshop embedded …``, ``workshop doctor``, ``workshop setup``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,28 @@ from workshop.cli._app import JSON_OPTION, app, print_json
 
 embedded = typer.Typer(help="Motor de busca embutido (sem Docker).", no_args_is_help=True)
 app.add_typer(embedded, name="embedded")
+
+
+@app.command("up")
+def up(json_out: bool = JSON_OPTION) -> None:
+    """Põe o workshop no ar: Elasticsearch (ou o motor embutido), templates e o serviço do
+    modelo com o formulário em :11000, em segundo plano, até `workshop down`."""
+    from workshop import lifecycle
+
+    status = lifecycle.up(echo=(lambda _line: None) if json_out else typer.echo)
+    if json_out:
+        print_json(status.as_dict())
+
+
+@app.command("down")
+def down(json_out: bool = JSON_OPTION) -> None:
+    """Encerra o workshop: para o serviço do modelo e o motor embutido iniciados por
+    `workshop up` (com Docker: `docker compose down`)."""
+    from workshop import lifecycle
+
+    status = lifecycle.down(echo=(lambda _line: None) if json_out else typer.echo)
+    if json_out:
+        print_json(status.as_dict())
 
 
 @embedded.command("up")
@@ -63,7 +85,7 @@ def setup(json_out: bool = JSON_OPTION) -> None:
     if json_out:
         print_json(result)
     else:
-        verb = "criado" if result["action"] == "created" else "atualizado"
+        verb = stack.TEMPLATE_ACTIONS[result["action"]]
         typer.echo(
             f"Template {result['template']} {verb} para {', '.join(result['index_patterns'])}"
             f" ({len(result['fields'])} campos); template {stack.MONITORING_TEMPLATE_NAME} para"

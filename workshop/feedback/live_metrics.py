@@ -204,6 +204,10 @@ def plot_live_error(
     shown = frame[frame["n"] >= min_events] if len(frame) else frame
     if shown.empty:
         top.text(0.5, 0.5, "Nenhum evento rotulado", ha="center", va="center")
+    # Red is the affected family's alone (issue 13: another family drew in tab10's red): the
+    # others cycle through tab10 without its red and its grey.
+    others = [c for i, c in enumerate(plt.get_cmap("tab10").colors) if i not in (3, 7)]
+    unaffected = 0
     for fam, part in shown.groupby("family", sort=True):
         part = part.sort_values("period")
         days = pd.to_datetime(part["period"]) + pd.Timedelta(hours=84)  # mid-week
@@ -216,6 +220,9 @@ def plot_live_error(
         }
         if highlight:
             style["color"] = "#c62828"
+        else:
+            style["color"] = others[unaffected % len(others)]
+            unaffected += 1
         label = f"{fam} (afetada)" if highlight else str(fam)
         top.plot(days, part["nwrmsle"], label=label, **style)
         bottom.plot(days, part["mean_prediction"] / part["mean_actual"], **style)

@@ -125,7 +125,11 @@ class SalesRegressor(RegressorMixin, BaseEstimator):
             random_state=self.random_state,
         )
         step = max(1, -(-self.max_iter // 5))  # 5 chunks: each resumes from the last
-        with tqdm(total=self.max_iter, desc=desc, unit="árvore", disable=not progress) as bar:
+        # leave=False: each fit's tree bars vanish when done, so a training shows one lasting
+        # bar ("Etapas"), not five with two names repeated (issue 13).
+        with tqdm(
+            total=self.max_iter, desc=desc, unit="árvore", disable=not progress, leave=False
+        ) as bar:
             done = 0
             while done < self.max_iter:
                 done = min(self.max_iter, done + step)

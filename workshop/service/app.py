@@ -6,29 +6,35 @@ import contextlib
 import inspect
 import logging
 import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workshop.config import Settings
-from workshop.dataset import (
-    CATALOGUE,
-    parse_date,
-)
+from workshop.dataset import CATALOGUE
 from workshop.errors import InvalidInputError, ModelNotFoundError, WorkshopError
 from workshop.modeling.registry import NO_MODEL_MESSAGE
-from workshop.service.page import STATIC_DIR, _form_input, _form_question, render_page
+from workshop.service.page import (
+    STATIC_DIR,
+    SWAGGER_UI_DIR,
+    _form_input,
+    _form_question,
+    render_page,
+)
 from workshop.service.prediction import (
     CHANNEL_HEADER,
     HTTP_CHANNELS,
     PredictionInput,
     PredictionService,
     parse_channel,
+    parse_forecast_date,
     resolve_product,
 )
 from workshop.service.schemas import (
@@ -81,9 +87,12 @@ _NO_TELEMETRY: dict[str, Any] = (
 def create_app(
     settings: Settings | None = None,
     logger: Any = None,
+    event_link: Callable[[str], str | None] | None = None,
 ) -> FastAPI:
     """The service app. ``logger`` defaults to :func:`workshop.events.default_logger`, whose
-    worker batches the events (``EventLogger.linger``)."""
+    worker batches the events (``EventLogger.linger``). ``event_link(prediction_id)`` gives the
+    form's link to the prediction's event (Discover, when Kibana is up), or ``None``; it is
+    injected by ``workshop serve`` because the Kibana stage sits above the service."""
     service = PredictionService(settings, logger, single_thread=True)
     products = [
         {
@@ -114,12 +123,29 @@ def create_app(
         ),
         version="1.0",
         lifespan=lifespan,
+        # /docs is served below from fastapi-offline's Swagger UI assets: FastAPI's default page
+        # loads Swagger UI from a CDN (blank offline) and /redoc loads ReDoc and Google Fonts.
+        docs_url=None,
+        redoc_url=None,
         **_NO_TELEMETRY,
     )
     app.state.service = service
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/swagger-ui", StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} · API",
+            swagger_js_url="/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/swagger-ui/favicon.png",
+            # Swagger UI's default validator badge fetches an image from validator.swagger.io.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
 
     # ---- errors: always pt-BR, never a 500 for input
     @app.exception_handler(RequestValidationError)
@@ -163,7 +189,9 @@ def create_app(
         body = parse_body(PredictRequest, await request.body(), request.headers.get("content-type"))
         channel = parse_channel(request.headers.get(CHANNEL_HEADER))
         question = PredictionInput(
-            parse_date(body.date), resolve_product(body.item_nbr, body.product), body.onpromotion
+            parse_forecast_date(body.date),
+            resolve_product(body.item_nbr, body.product),
+            body.onpromotion,
         )
         return JSONResponse(service.predict(question, channel))
 
@@ -237,9 +265,16 @@ def create_app(
             status, error = 422, str(exc)
         except WorkshopError as exc:
             status, error = 503, str(exc)
+        link = None
+        if result is not None and event_link is not None:
+            try:
+                link = event_link(str(result["prediction_id"]))
+            except Exception:  # a link is a nicety: never fail a prediction over it
+                link = None
         page = render_page(
             **shown,
             result=result,
+            event_url=link,
             error=error,
             model_version=service.model.version,
         )

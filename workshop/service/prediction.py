@@ -16,11 +16,17 @@ from typing import Any
 
 from workshop.config import Settings, get_settings
 from workshop.dataset import (
+    FORECAST_END,
+    FORECAST_START,
+    HISTORY_END,
+    HISTORY_START,
     Product,
+    parse_date,
     product_by_item,
     product_by_name,
 )
 from workshop.errors import InvalidInputError, ModelNotFoundError
+from workshop.formatting import day
 from workshop.modeling.registry import NO_MODEL_MESSAGE
 
 log = logging.getLogger(__name__)
@@ -37,6 +43,19 @@ def _shown(value: object, limit: int = 40) -> str:
     """A user value echoed in a message, shortened (HTML escaping happens at render time)."""
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def parse_forecast_date(value: Any) -> date:
+    """:func:`parse_date`, then the model's horizon (``FORECAST_START``–``FORECAST_END``)."""
+    parsed = parse_date(value, bounded=False)
+    if not FORECAST_START <= parsed <= FORECAST_END:
+        raise InvalidInputError(
+            f"Data fora do horizonte do modelo: {day(parsed)}. Ele aprendeu com as vendas de "
+            f"{HISTORY_START.year}–{HISTORY_END.year} e responde de {day(FORECAST_START)} a "
+            f"{day(FORECAST_END)} (até 3 anos depois do treino); mais longe, a previsão "
+            "seria pura extrapolação."
+        )
+    return parsed
 
 
 def resolve_product(item_nbr: str | None = None, product: str | None = None) -> Product:

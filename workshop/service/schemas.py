@@ -25,7 +25,9 @@ class PredictRequest(BaseModel):
         },
     )
 
-    date: StrictStr = Field(description="Dia da previsão, AAAA-MM-DD, entre 2000 e 2100.")
+    date: StrictStr = Field(
+        description="Dia da previsão, AAAA-MM-DD, no horizonte do modelo (2024-01-01 a 2028-12-31)."
+    )
     item_nbr: StrictStr | None = Field(default=None, description='Número do produto ("103520").')
     product: StrictStr | None = Field(default=None, description="Nome do produto no catálogo.")
     onpromotion: StrictBool = Field(description="O produto está em promoção nesse dia?")

@@ -110,10 +110,35 @@ def test_simulate_cli_json_and_events_count_tail(service_url: str) -> None:
     assert table[0].split()[:2] == ["quando", "(UTC)"] and "ID da predição" in table[0]
     assert len(table) == 4
     stamp = tail["events"][0]["@timestamp"]
-    assert stamp[:19].replace("T", " ") in "\n".join(table)  # seconds, no microseconds
+    from workshop.formatting import moment
+
+    assert moment(stamp) in "\n".join(table)  # pt-BR, to the second, no microseconds
+    assert stamp[:10] not in "\n".join(table)  # not the ISO form
 
     text = run_cli("events", "count").stdout
     assert "Eventos em model-*:" in text and "Spool:" in text
+
+
+def test_events_show_finds_one_prediction_by_its_id(service_url: str) -> None:
+    # Issue 13: "Guarde esse ID" led nowhere; the form now names this command.
+    import httpx
+
+    answer = httpx.post(
+        service_url + "/api/predict",
+        json={"date": "2026-01-15", "item_nbr": "103520", "onpromotion": True},
+    ).json()
+    pid = answer["prediction_id"]
+    text = run_cli("events", "show", pid, "--wait", "30").stdout
+    assert "ID da predição" in text and pid in text
+    assert "15/01/2026" in text and "em promoção" in text and "sim" in text
+    assert "," in text.split("previsão")[1].splitlines()[0]  # decimal comma
+    doc = last_json(run_cli("events", "show", pid, "--json"))
+    assert doc["prediction_id"] == pid and doc["channel"] == "http"
+
+    missing = run_cli("events", "show", "0000-nao-existe", "--wait", "0", ok=False)
+    assert missing.returncode == 1
+    assert "Nenhum evento com o ID 0000-nao-existe" in missing.stderr
+    assert "Traceback" not in missing.stderr
 
 
 def _spooled_events(home: Path, n: int) -> list[str]:

@@ -66,3 +66,34 @@ def test_second_training_then_promote_and_errors(tmp_path: Path) -> None:
     assert "Versão de modelo não encontrada: v9 (disponíveis: v1, v2)" in missing.stderr
     invalid = _workshop(tmp_path, "models", "promote", "producao")
     assert invalid.returncode == 1 and "Versão inválida" in invalid.stderr
+
+
+def test_list_shows_the_feedback_comparison_of_a_retrained_version(tmp_path: Path) -> None:
+    # Issue 13: v2 listed with v1's holdout figures; the gain seen in notebook 06 was nowhere.
+    from workshop.modeling import Registry
+    from workshop.modeling.registry import CARD_FILE
+
+    assert _workshop(tmp_path, "train").returncode == 0
+    assert _workshop(tmp_path, "train", "--seed", "7").returncode == 0
+    registry = Registry(get_settings(home=tmp_path))
+    card = registry.card("v2")
+    card["feedback"] = {
+        "comparison": {
+            "old_version": "v1",
+            "new_version": "v2",
+            "family": "LATICÍNIOS",
+            "window_start": "2026-02-09",
+            "window_end": "2026-03-08",
+            "family_nwrmsle_old": 0.5123,
+            "family_nwrmsle_new": 0.2345,
+            "overall_nwrmsle_old": 0.3012,
+            "overall_nwrmsle_new": 0.2801,
+            "promoted": True,
+        }
+    }
+    (registry.path("v2") / CARD_FILE).write_text(json.dumps(card))
+    text = _workshop(tmp_path, "models", "list").stdout
+    assert "Comparações do ciclo de feedback" in text
+    assert "v1 → v2" in text and "LATICÍNIOS 0,512 → 0,234" in text and "(promovida)" in text
+    data = json.loads(_workshop(tmp_path, "models", "list", "--json").stdout.splitlines()[-1])
+    assert data["models"][1]["feedback_comparison"]["family_nwrmsle_new"] == 0.2345

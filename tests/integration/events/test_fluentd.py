@@ -242,3 +242,18 @@ def test_a_restarted_fluentd_gets_the_next_batch_on_a_fresh_connection(tmp_path:
     finally:
         transport.close()
         first.stop()
+
+
+def test_doctor_recognises_fluentd_by_its_forward_ack_not_an_open_port() -> None:
+    # Issue 13: `doctor` marked Fluentd ✓ for any process on 24224.
+    import socket
+
+    from workshop.events.transports.fluentd import speaks_forward
+
+    with FluentReceiver() as receiver:  # acks like in_forward
+        assert speaks_forward(receiver.host, receiver.port)
+    with socket.socket() as impostor:  # accepts, never answers the protocol
+        impostor.bind(("127.0.0.1", 0))
+        impostor.listen()
+        host, port = impostor.getsockname()
+        assert not speaks_forward(host, port, timeout=0.5)

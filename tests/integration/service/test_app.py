@@ -226,6 +226,38 @@ def test_health_is_degraded_while_sends_hang(trained_settings: Settings, tmp_pat
         logger.close()
 
 
+def test_docs_load_swagger_ui_from_the_service_itself(client: TestClient) -> None:
+    # Issue 13: /docs was blank offline (Swagger UI from a CDN). Every asset it names is local.
+    import re
+
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    urls = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", docs.text)
+    assert urls and all(u.startswith("/") for u in urls), urls
+    assert "cdn" not in docs.text.lower() and "validator.swagger.io" not in docs.text
+    for url in urls:
+        asset = client.get(url)
+        assert asset.status_code == 200 and len(asset.content) > 500, url
+    assert client.get("/redoc").status_code == 404  # ReDoc would load fonts from Google
+
+
+def test_form_refuses_a_date_past_the_horizon_and_keeps_what_was_typed(
+    client: TestClient, no_new_events: None
+) -> None:
+    resp = client.post("/", data={"date": "2100-12-31", "item_nbr": "103520"})
+    assert resp.status_code == 422
+    assert "fora do horizonte do modelo" in resp.text
+    assert 'value="2100-12-31"' in resp.text  # the participant's input, not a clamped one
+
+
+def test_form_errors_speak_the_participants_language(client: TestClient, no_new_events: None):
+    resp = client.post("/", data={"date": "2026-01-15", "item_nbr": "999999"})
+    assert resp.status_code == 422
+    assert "escolha um dos produtos da lista" in resp.text
+    for api_word in ("item_nbr", "GET /api/products", "CATALOGUE"):
+        assert api_word not in resp.text.split('id="erro"')[1].split("</p>")[0], api_word
+
+
 def test_openapi_docs(client: TestClient) -> None:
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
@@ -252,8 +284,11 @@ BAD_JSON: list[tuple[str, dict[str, Any], int, str]] = [
     ("not a date", {**OK_BODY, "date": "amanhã"}, 422, "Data inválida"),
     ("other format", {**OK_BODY, "date": "15/01/2026"}, 422, "use o formato AAAA-MM-DD"),
     ("empty date", {**OK_BODY, "date": ""}, 422, "Data inválida"),
-    ("before 2000", {**OK_BODY, "date": "1999-12-31"}, 422, "Data fora do intervalo"),
-    ("after 2100", {**OK_BODY, "date": "2101-01-01"}, 422, "(2000–2100)"),
+    ("before 2000", {**OK_BODY, "date": "1999-12-31"}, 422, "Data fora do horizonte do modelo"),
+    ("after 2100", {**OK_BODY, "date": "2101-01-01"}, 422, "01/01/2024 a 31/12/2028"),
+    # Issue 13: 2100-12-31 was answered (21,293 litres of milk); past the horizon is refused.
+    ("past the horizon", {**OK_BODY, "date": "2100-12-31"}, 422, "horizonte do modelo"),
+    ("before the history", {**OK_BODY, "date": "2023-12-31"}, 422, "horizonte do modelo"),
     ("unknown item", {**OK_BODY, "item_nbr": "999999"}, 422, "Produto desconhecido"),
     (
         "unknown name",

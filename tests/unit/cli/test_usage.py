@@ -34,5 +34,27 @@ def test_usage_errors_are_portuguese(args: tuple[str, ...], expected: str) -> No
 def test_a_group_without_command_shows_its_help() -> None:
     proc = _workshop("events")
     assert proc.returncode == 2
-    assert "Usage:" in proc.stderr and "Erro" not in proc.stderr
+    assert "Uso:" in proc.stderr and "Erro" not in proc.stderr
     assert "count" in proc.stderr and "replay" in proc.stderr
+
+
+def test_a_mistyped_command_gets_a_pt_br_suggestion() -> None:
+    # Issue 13: "Comando desconhecido: taill'. did you mean 'tail" (half-parsed English).
+    proc = _workshop("events", "taill")
+    assert proc.returncode == 2
+    assert "Comando desconhecido: taill. Você quis dizer 'tail'?" in proc.stderr
+    assert "did you mean" not in proc.stderr.lower()
+
+
+@pytest.mark.parametrize(
+    "args", [(), ("events",), ("events", "show"), ("up",), ("down",), ("monitor", "report")]
+)
+def test_help_is_portuguese(args: tuple[str, ...]) -> None:
+    proc = _workshop(*args, "--help")
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    assert text.startswith("Uso: workshop")
+    assert "Mostra esta ajuda e sai." in text
+    english_words = ("Usage:", "Options:", "Commands:", "Show this", "[default:", "[required]")
+    for english in english_words:
+        assert english not in text, (english, text)

@@ -114,3 +114,21 @@ def test_bin_ranges_open_at_both_ends() -> None:
     assert ranges == [{"to": 1.0}, {"from": 1.0, "to": 2.0}, {"from": 2.0}]
     with pytest.raises(InvalidInputError):
         drift._bin_ranges([0.0, 1.0])
+
+
+def test_the_overall_reading_ignores_features_with_too_few_events() -> None:
+    # Issue 13: "Leitura geral: agir" came from a feature with 47 events; the warning looked
+    # at the window's total, not at each feature's n.
+    from workshop.monitoring.summary import _judged
+
+    drift = {
+        "psi": {
+            "product": {"label": "produto", "psi": 0.02, "reading": "estável", "n": 900},
+            "prediction": {"label": "predição", "psi": 0.6, "reading": "agir", "n": 47},
+        }
+    }
+    judged = _judged(drift)
+    assert judged["worst"] == "estável"
+    assert judged["small_features"] == ["predição"]
+    assert judged["psi"]["prediction"]["small_sample"] is True
+    assert judged["psi"]["product"]["small_sample"] is False

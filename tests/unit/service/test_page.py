@@ -39,10 +39,35 @@ def test_result_shows_the_prediction_in_pt_br_and_every_field() -> None:
         "prediction_id": "0b8e6a52-3c1f-4e8e-9c53-3f0f2f2d8a11",
     }
     html = page.render_page(result=result, model_version="v2")
-    assert 'id="prediction">12.345,68<' in html
+    assert 'id="prediction">12.345,7<' in html
     assert "Leite &lt;integral&gt; (103520)" in html
     assert "<dd>sim</dd>" in html
     assert result["prediction_id"] in html
+
+
+_RESULT = {
+    "prediction": 183.16,
+    "product": "Leite integral 1L",
+    "item_nbr": "103520",
+    "date": "2026-01-15",
+    "onpromotion": False,
+    "model_version": "v1",
+    "prediction_id": "0b8e6a52-3c1f-4e8e-9c53-3f0f2f2d8a11",
+}
+
+
+def test_result_says_where_its_event_is_without_kibana() -> None:
+    # Issue 13: "Guarde esse ID" led nowhere; the result names the command that finds it.
+    html = page.render_page(result=_RESULT, model_version="v1")
+    assert f"workshop events show {_RESULT['prediction_id']}" in html
+    assert 'id="data">15/01/2026<' in html  # pt-BR date (Babel), not ISO
+    assert 'id="link-evento"' not in html
+
+
+def test_result_links_to_its_event_in_discover_when_kibana_is_up() -> None:
+    link = "http://localhost:5601/app/discover#/?_a=(query:x)"
+    html = page.render_page(result=_RESULT, model_version="v1", event_url=link)
+    assert 'id="link-evento" href="http://localhost:5601/app/discover#/?_a=(query:x)"' in html
 
 
 def test_no_model_banner_when_nothing_is_in_production() -> None:

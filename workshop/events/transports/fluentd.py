@@ -169,3 +169,40 @@ class FluentdTransport:
             self._sender.pendings = None
         with contextlib.suppress(Exception):
             self._sender.close()
+
+
+def speaks_forward(host: str, port: int, timeout: float = 2.0) -> bool:
+    """True when ``host:port`` answers the Forward protocol as Fluentd's ``in_forward`` does.
+
+    Sends one Message-mode event ``["workshop.doctor", time, {...}, {"chunk": id}]`` and waits
+    for ``{"ack": id}`` (Forward Protocol Specification v1, "chunk" option). Issue 13: any
+    program on 24224 used to count as Fluentd. The tag matches no ``<match model.**>``, so
+    nothing is written to Elasticsearch (Fluentd logs one "no patterns matched" line).
+    """
+    import base64
+    import secrets
+    import socket
+    import time
+
+    import msgpack
+
+    chunk = base64.b64encode(secrets.token_bytes(12)).decode()
+    message = msgpack.packb(
+        ["workshop.doctor", int(time.time()), {"check": "workshop doctor"}, {"chunk": chunk}]
+    )
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(message)
+            unpacker = msgpack.Unpacker(raw=False)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                data = sock.recv(4096)
+                if not data:
+                    return False
+                unpacker.feed(data)
+                for answer in unpacker:
+                    return isinstance(answer, dict) and answer.get("ack") == chunk
+    except (OSError, ValueError, msgpack.UnpackException):
+        return False
+    return False
