@@ -352,6 +352,16 @@ def check_link(context: Any, link: str, where: str, service_port: int | None = N
         else:
             assert response.status < 400, (link, response.status)
         path = parts.path
+        if parts.port == service_port and path == "/health" and response is not None:
+            # /health is 200 when the service can predict and 503 when it cannot (no model yet,
+            # before notebook 01): either way a JSON body that says which, in pt-BR.
+            health = json.loads(page.locator("body").inner_text())
+            assert response.status in (200, 503), (link, response.status)
+            assert health["status"] in ("ok", "degraded", "sem modelo"), health
+            assert (response.status == 200) == bool(health["model_loaded"]), health
+            page.screenshot(path=str(SHOTS / f"link-{where}-health.png"), full_page=True)
+            return f"/health: {response.status}, {health['status']}"
+        assert response is not None and response.status < 400, (link, response and response.status)
         slug = re.sub(r"[^a-z0-9]+", "-", f"{where}-{parts.port}-{path}".lower()).strip("-")
         if parts.port != service_port:  # e.g. the Elasticsearch address notebook 00 prints
             body = page.locator("body").inner_text()

@@ -90,11 +90,23 @@ def labelled_query() -> dict[str, Any]:
     return {"exists": {"field": "actual"}}
 
 
-def _pending_query(as_of: date, *, future: bool) -> dict[str, Any]:
+def _since(logged_since: datetime | None) -> list[dict[str, Any]]:
+    if logged_since is None:
+        return []
+    moment = logged_since if logged_since.tzinfo else logged_since.replace(tzinfo=UTC)
+    return [{"range": {"@timestamp": {"gte": moment.astimezone(UTC).isoformat()}}}]
+
+
+def _pending_query(
+    as_of: date, *, future: bool, logged_since: datetime | None = None
+) -> dict[str, Any]:
     bound = {"gte": as_of.isoformat()} if future else {"lt": as_of.isoformat()}
     return {
         "bool": {
-            "filter": [{"range": {"date": {**bound, "format": "yyyy-MM-dd"}}}],
+            "filter": [
+                {"range": {"date": {**bound, "format": "yyyy-MM-dd"}}},
+                *_since(logged_since),
+            ],
             "must_not": [labelled_query()],
         }
     }
@@ -120,8 +132,12 @@ def label_events(
     settings: Settings | None = None,
     page: int = 1000,
     progress: bool = False,
+    logged_since: datetime | None = None,
 ) -> LabelResult:
     """Write the actual sales onto every logged event whose target date is before ``as_of``.
+
+    ``logged_since`` limits it to events logged from that moment on (a notebook labels its own
+    traffic, not every earlier notebook's: the same lesson, a fraction of the updates).
 
     ``as_of`` defaults to today (UTC); a target day counts as passed when it is strictly before
     ``as_of`` (the sales of a day are known only when the day is over). The actuals come from the
@@ -133,15 +149,17 @@ def label_events(
     as_of = parse_day(as_of, default=today_utc())
     regime, seed = world(scenario, settings)
     refresh(es, settings)
-    already = count(es, settings, labelled_query())
-    future = count(es, settings, _pending_query(as_of, future=True))
-    pending = count(es, settings, _pending_query(as_of, future=False))
+    since = _since(logged_since)
+    already = count(es, settings, {"bool": {"filter": [labelled_query(), *since]}})
+    future = count(es, settings, _pending_query(as_of, future=True, logged_since=logged_since))
+    pending = count(es, settings, _pending_query(as_of, future=False, logged_since=logged_since))
     if pending:
         ensure_label_mapping(es, settings)
     labelled = unknown = 0
     bar = tqdm(total=pending, desc="Rotulando eventos", unit=" eventos", disable=not progress)
     fields = ["date", "item_nbr", "onpromotion", "prediction"]
-    for hits in scan(es, settings, _pending_query(as_of, future=False), fields, page):
+    query = _pending_query(as_of, future=False, logged_since=logged_since)
+    for hits in scan(es, settings, query, fields, page):
         actions, n_unknown = _label_actions(hits, regime=regime, seed=seed)
         unknown += n_unknown
         if actions:

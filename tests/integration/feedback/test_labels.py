@@ -60,3 +60,18 @@ def test_label_without_events_is_a_noop(es, prefix) -> None:
     assert (result.labelled, result.skipped_future, result.already_labelled) == (0, 0, 0)
     assert live_metrics.live_error(es=es).empty
     assert curation.fetch_labelled(es=es).empty
+
+
+def test_logged_since_labels_only_the_recent_traffic(es, prefix) -> None:
+    from datetime import UTC, datetime
+
+    docs = make_events(prefix, 90, start=date(2026, 1, 1), days=20)  # logged 2026-01-01..03
+    helpers.bulk(es, docs, refresh=True)
+    recent = [d for d in docs if d["_source"]["@timestamp"] >= "2026-01-03"]
+    since = datetime(2026, 1, 3, tzinfo=UTC)
+    result = labels.label_events(as_of=AS_OF, scenario=SCENARIO, es=es, logged_since=since)
+    assert result.labelled == len(recent) and result.already_labelled == 0
+    stored = get_all(es, prefix)
+    assert {pid for pid, src in stored.items() if "actual" in src} == {d["_id"] for d in recent}
+    rest = labels.label_events(as_of=AS_OF, scenario=SCENARIO, es=es)  # no bound: the others
+    assert (rest.labelled, rest.already_labelled) == (len(docs) - len(recent), len(recent))
