@@ -17,10 +17,8 @@ notebook and the README end with :func:`down`.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -34,7 +32,7 @@ from urllib.parse import urlsplit
 from workshop.config import Settings, get_settings
 from workshop.errors import StackError
 from workshop.service_process import _bind_host, probe_host, service_health
-from workshop.stack import port_in_use
+from workshop.stack import port_in_use, stop_process
 
 _SERVICE_RECORD = "service.json"
 _UP_RECORD = "up.json"  # what `up` started (so `down` stops only that)
@@ -192,17 +190,7 @@ def service_down(settings: Settings | None = None, timeout: float = 15.0) -> int
     record = read_service_record(settings)
     if record is None:
         return None
-    if _pid_is_service(record.pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(record.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _pid_is_service(record.pid):
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(record.pid, os.WNOHANG)
-            time.sleep(0.05)
-        if _pid_is_service(record.pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(record.pid, signal.SIGKILL)
+    stop_process(record.pid, _pid_is_service, timeout)
     (settings.run_dir / _SERVICE_RECORD).unlink(missing_ok=True)
     return record.pid
 

@@ -18,6 +18,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -274,23 +275,33 @@ def embedded_up(settings: Settings | None = None, timeout: float = 30.0) -> Embe
     raise StackError(f"O motor embutido não respondeu em {timeout:.0f} s. Veja {log_path}.")
 
 
+def stop_process(pid: int, is_ours: Callable[[int], bool], timeout: float) -> None:
+    """SIGTERM a recorded background process, wait up to ``timeout``, then SIGKILL it.
+
+    ``is_ours(pid)`` says whether the pid is still that process (a pid can be reused): nothing is
+    signalled otherwise. Used for the embedded engine and for ``workshop up``'s service.
+    """
+    if not is_ours(pid):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and is_ours(pid):
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.05)
+    if is_ours(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def embedded_down(settings: Settings | None = None, timeout: float = 10.0) -> EmbeddedStatus:
     """Stop exactly the recorded osmem-server process; idempotent."""
     settings = settings or get_settings()
     record = read_record(settings)
     if record is None:
         return EmbeddedStatus(False, settings.es_url, None, "O motor embutido não estava rodando.")
-    if _pid_is_osmem(record.pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(record.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _pid_is_osmem(record.pid):
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(record.pid, os.WNOHANG)
-            time.sleep(0.05)
-        if _pid_is_osmem(record.pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(record.pid, signal.SIGKILL)
+    stop_process(record.pid, _pid_is_osmem, timeout)
     _record_path(settings).unlink(missing_ok=True)
     return EmbeddedStatus(
         False, record.url, record.pid, f"Motor embutido parado (pid {record.pid})."
