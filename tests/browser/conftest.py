@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,3 +59,23 @@ def trained_settings(
     from tests.integration.service.test_app import trained_home
 
     return trained_home(tmp_path_factory, "browser-home")
+
+
+def wait_for_jupyterlab(
+    proc: Any, url: str, token: str, log_path: Path, timeout: float = 90
+) -> None:
+    """Until JupyterLab's /api/status answers 200; fail with its log if it exits or never does."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"JupyterLab exited:\n{log_path.read_text()}")
+        try:
+            if httpx.get(f"{url}/api/status", params={"token": token}).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"JupyterLab did not start in {timeout:.0f} s")
+        time.sleep(0.5)

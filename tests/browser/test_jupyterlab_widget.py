@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.browser.conftest import wait_for_jupyterlab
 from tests.conftest import ROOT, free_port
 from workshop.config import Settings
 
@@ -76,18 +76,7 @@ def jupyterlab(trained_settings: Settings, tmp_path: Path) -> Iterator[tuple[str
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"JupyterLab exited:\n{(tmp_path / 'jupyterlab.log').read_text()}")
-            try:
-                if httpx.get(f"{url}/api/status", params={"token": token}).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("JupyterLab did not start in 90 s")
-            time.sleep(0.5)
+        wait_for_jupyterlab(proc, url, token, tmp_path / "jupyterlab.log")
         yield url, token
     finally:
         from workshop import lifecycle

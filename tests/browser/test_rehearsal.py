@@ -32,6 +32,7 @@ import httpx
 import nbformat
 import pytest
 
+from tests.browser.conftest import wait_for_jupyterlab
 from tests.conftest import free_port
 from workshop import runner
 
@@ -119,18 +120,7 @@ def participant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"JupyterLab exited:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{url}/api/status", params={"token": token}).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("JupyterLab did not start in 90 s")
-            time.sleep(0.5)
+        wait_for_jupyterlab(proc, url, token, log_path)
         yield {
             "url": url,
             "token": token,
