@@ -300,6 +300,7 @@ def _stop_events(service: PredictionService, *, owned: bool) -> None:
 
 
 LIMIT_CONCURRENCY = 200  # connections + tasks at once; the rest get 503
+IDLE_TIMEOUT_S = 5  # a connection silent this long is closed (before or between requests)
 
 
 def _raise_fd_limit() -> None:
@@ -338,6 +339,36 @@ class _OncePerFlood(logging.Filter):
         return True
 
 
+def _idle_timeout_protocol() -> type:
+    """uvicorn's h11 protocol, closing a connection that stays silent before its request too.
+
+    uvicorn arms ``timeout_keep_alive`` only after a response: a client that connects and sends
+    nothing (or half a request line) holds its descriptor for good. 300 of them froze a service
+    limited to 256 descriptors (issue 17; ``tests/integration/service/test_descriptor_flood.py``).
+    Here the same timer is armed when the connection opens and whenever a request is still
+    incomplete after some data, so every silent connection is closed after ``IDLE_TIMEOUT_S``.
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class IdleTimeoutH11Protocol(H11Protocol):
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm_idle_timer()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.cycle is None or self.cycle.response_complete:
+                self._arm_idle_timer()  # still waiting for (the rest of) a request
+
+        def _arm_idle_timer(self) -> None:
+            if self.timeout_keep_alive_task is None and not self.transport.is_closing():
+                self.timeout_keep_alive_task = self.loop.call_later(
+                    self.timeout_keep_alive, self.timeout_keep_alive_handler
+                )
+
+    return IdleTimeoutH11Protocol
+
+
 def run(host: str, port: int, app: FastAPI | None = None) -> None:
     """Serve with uvicorn (what ``workshop serve`` does); blocks until Ctrl+C / SIGTERM."""
     import uvicorn
@@ -357,7 +388,8 @@ def run(host: str, port: int, app: FastAPI | None = None) -> None:
         timeout_graceful_shutdown=5,
         # Idle and slow connections do not pile up (issue 17: 300 idle connections froze a
         # service limited to 256 descriptors); past the limit uvicorn answers 503 at once.
-        timeout_keep_alive=5,
+        timeout_keep_alive=IDLE_TIMEOUT_S,
+        http=_idle_timeout_protocol(),
         limit_concurrency=LIMIT_CONCURRENCY,
         backlog=256,
     )
