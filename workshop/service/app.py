@@ -30,19 +30,18 @@ from workshop.service.page import (
 )
 from workshop.service.prediction import (
     CHANNEL_HEADER,
-    HTTP_CHANNELS,
-    PredictionInput,
     PredictionService,
     parse_channel,
-    parse_forecast_date,
-    resolve_product,
 )
 from workshop.service.schemas import (
     _ERROR_RESPONSES,
+    CHANNEL_PARAMETER,
+    PREDICT_REQUEST_SCHEMA,
     HealthOut,
     PredictRequest,
     PredictResponse,
     ProductOut,
+    api_question,
 )
 from workshop.service.validation import (
     _HTTP_MESSAGES,
@@ -60,17 +59,9 @@ from workshop.service.validation import (
 _PREDICT_OPENAPI: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
+        "content": {"application/json": {"schema": PREDICT_REQUEST_SCHEMA}},
     },
-    "parameters": [
-        {
-            "name": CHANNEL_HEADER,
-            "in": "header",
-            "required": False,
-            "description": "Canal do evento: http (padrão) ou simulator.",
-            "schema": {"type": "string", "enum": list(HTTP_CHANNELS), "default": "http"},
-        }
-    ],
+    "parameters": [CHANNEL_PARAMETER],
 }
 
 
@@ -188,11 +179,7 @@ def create_app(
     async def api_predict(request: Request) -> Response:
         body = parse_body(PredictRequest, await request.body(), request.headers.get("content-type"))
         channel = parse_channel(request.headers.get(CHANNEL_HEADER))
-        question = PredictionInput(
-            parse_forecast_date(body.date),
-            resolve_product(body.item_nbr, body.product),
-            body.onpromotion,
-        )
+        question = api_question(body)
         return JSONResponse(service.predict(question, channel))
 
     @app.get(

@@ -77,10 +77,11 @@ def resolve_product(item_nbr: str | None = None, product: str | None = None) -> 
 
 
 def parse_channel(value: str | None) -> str:
-    """The event channel asked for with ``X-Workshop-Channel`` (default ``http``)."""
+    """The event channel asked for with ``X-Workshop-Channel`` (default ``http``): exactly one of
+    :data:`HTTP_CHANNELS`, as the OpenAPI schema says (no case folding, no spaces)."""
     if value is None:
         return "http"
-    channel = value.strip().lower()
+    channel = value
     if channel not in HTTP_CHANNELS:
         raise InvalidInputError(
             f"Cabeçalho {CHANNEL_HEADER} inválido: “{_shown(value)}” — use "

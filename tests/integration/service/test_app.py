@@ -148,25 +148,20 @@ def test_predict_by_item_nbr_logs_one_http_event(client: TestClient, spy: SpyLog
     assert doc["date"] == "2026-01-15" and doc["onpromotion"] is False
 
 
-def test_predict_by_product_name_and_both_agreeing(client: TestClient) -> None:
+def test_predict_by_product_name_or_by_number(client: TestClient) -> None:
     product = CATALOGUE[3]
     by_name = client.post(
         "/api/predict", json={"date": "2026-03-02", "product": product.product, "onpromotion": True}
     )
-    both = client.post(
+    by_item = client.post(
         "/api/predict",
-        json={
-            "date": "2026-03-02",
-            "product": product.product,
-            "item_nbr": product.item_nbr,
-            "onpromotion": True,
-        },
+        json={"date": "2026-03-02", "item_nbr": product.item_nbr, "onpromotion": True},
     )
-    assert by_name.status_code == both.status_code == 200
+    assert by_name.status_code == by_item.status_code == 200
     assert by_name.json()["item_nbr"] == product.item_nbr
     # the same question gives the same answer, with a new prediction id
-    assert by_name.json()["prediction"] == pytest.approx(both.json()["prediction"])
-    assert by_name.json()["prediction_id"] != both.json()["prediction_id"]
+    assert by_name.json()["prediction"] == pytest.approx(by_item.json()["prediction"])
+    assert by_name.json()["prediction_id"] != by_item.json()["prediction_id"]
 
 
 def test_simulator_channel_header(client: TestClient, spy: SpyLogger) -> None:
@@ -274,6 +269,12 @@ def test_openapi_docs(client: TestClient) -> None:
     assert body["required"] == ["date", "onpromotion"]
     assert set(body["properties"]) == {"date", "item_nbr", "product", "onpromotion"}
     assert body["additionalProperties"] is False
+    assert body["oneOf"] == [{"required": ["item_nbr"]}, {"required": ["product"]}]
+    assert body["properties"]["item_nbr"]["enum"] == [p.item_nbr for p in CATALOGUE]
+    assert body["properties"]["date"]["format"] == "date"
+    assert re.match(body["properties"]["date"]["pattern"], "2028-12-31")
+    assert not re.match(body["properties"]["date"]["pattern"], "2029-01-01")
+    assert not re.match(body["properties"]["date"]["pattern"], "2023-12-31")
 
 
 # --------------------------------------------------------------------------- bad input
@@ -296,12 +297,17 @@ BAD_JSON: list[tuple[str, dict[str, Any], int, str]] = [
         422,
         "Produto desconhecido",
     ),
+    # Issue 17: the API takes exactly what its OpenAPI schema says (schemathesis checks it).
+    ("item and name", {**OK_BODY, "product": CATALOGUE[0].product}, 422, "não pelos dois"),
+    ("item with spaces", {**OK_BODY, "item_nbr": " 103520"}, 422, "Produto desconhecido"),
     (
-        "item and name disagree",
-        {**OK_BODY, "product": CATALOGUE[1].product},
+        "name in other case",
+        {"date": "2026-01-15", "product": CATALOGUE[0].product.upper(), "onpromotion": False},
         422,
-        "informe só um dos dois",
+        "Use o nome exato",
     ),
+    ("null item", {**OK_BODY, "item_nbr": None}, 422, "não null"),
+    ("date with spaces", {**OK_BODY, "date": " 2026-01-15"}, 422, "sem espaços"),
     ("no product", {"date": "2026-01-15", "onpromotion": False}, 422, "Informe o produto"),
     ("missing date", {"item_nbr": "103520", "onpromotion": False}, 422, "ausente: date"),
     ("missing flag", {"date": "2026-01-15", "item_nbr": "103520"}, 422, "ausente: onpromotion"),
@@ -374,8 +380,9 @@ def test_a_body_just_under_16_kib_is_read(client: TestClient) -> None:
     assert resp.status_code == 200  # the limit is on size, not on whitespace
 
 
-def test_bad_channel_header(client: TestClient, no_new_events: None) -> None:
-    resp = client.post("/api/predict", json=OK_BODY, headers={"X-Workshop-Channel": "widget"})
+@pytest.mark.parametrize("value", ["widget", "HTTP", " simulator"])
+def test_bad_channel_header(client: TestClient, no_new_events: None, value: str) -> None:
+    resp = client.post("/api/predict", json=OK_BODY, headers={"X-Workshop-Channel": value})
     assert resp.status_code == 422
     assert "Cabeçalho X-Workshop-Channel inválido" in resp.json()["detail"]
 
