@@ -291,3 +291,31 @@ def down(settings: Settings | None = None, *, echo: Echo = _echo) -> DownStatus:
     (settings.run_dir / _UP_RECORD).unlink(missing_ok=True)
     say("Workshop encerrado. Para voltar: `workshop up`.")
     return result
+
+
+# --------------------------------------------------------------------------- JupyterLab's token
+
+
+def lab_token(token_file: Path, environ: dict[str, str] | None = None) -> str:
+    """The JupyterLab token of this install: ``JUPYTER_TOKEN`` when set (a class that chose its
+    own), else the one in ``token_file``, generated the first time (issue 17: every Docker
+    install used the public word ``workshop``). The file is the participant's only: mode 0600."""
+    import secrets
+
+    env = os.environ if environ is None else environ
+    chosen = env.get("JUPYTER_TOKEN", "").strip()
+    if chosen:
+        return chosen
+    try:
+        token = token_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        token = ""
+    if token:
+        return token
+    token = secrets.token_urlsafe(24)
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+    os.chmod(token_file, 0o600)  # an older file with wider permissions
+    return token

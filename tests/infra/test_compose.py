@@ -417,17 +417,27 @@ def test_jupyter_serves_the_mounted_notebooks(services: dict[str, Any]) -> None:
     binds = {(m["source"], m["target"]) for m in jupyter["volumes"] if m["type"] == "bind"}
     assert (str(ROOT / "notebooks"), "/app/notebooks") in binds
     command = jupyter["command"]
-    assert command[:2] == ["jupyter", "lab"]
+    # `workshop lab` serves project_root()/notebooks, which is /app/notebooks in the image
+    # (the Dockerfile installs the package editable from /app).
+    assert command[:2] == ["workshop", "lab"]
     assert {"--ip=0.0.0.0", "--port=8888", "--no-browser"} <= set(command)
-    assert "--ServerApp.root_dir=/app/notebooks" in command
-    assert not any("token" in arg.lower() for arg in command), "the token belongs in the env"
+    assert "ENV WORKSHOP_HOME=/var/lib/workshop" in (ROOT / "Dockerfile").read_text()
 
 
-def test_jupyter_token_defaults_to_the_documented_value(services: dict[str, Any]) -> None:
+def test_jupyter_token_is_generated_per_install(services: dict[str, Any]) -> None:
+    """Issue 17: the token was the public word "workshop" on every install. Unset, it is
+    generated at the first start into the workshop-home volume (kept across restarts)."""
+    jupyter = services["jupyter"]
+    assert "--token-file=/var/lib/workshop/jupyter-token" in jupyter["command"]
+    mounted = {m["target"] for m in jupyter["volumes"] if m["source"] == "workshop-home"}
+    assert mounted == {WORKSHOP_HOME} and WORKSHOP_HOME == "/var/lib/workshop"
+    assert env_of(jupyter)["JUPYTER_TOKEN"] == ""
     example = (ROOT / ".env.example").read_text()
-    documented = re.search(r"^JUPYTER_TOKEN=(.+)$", example, flags=re.M)
-    assert documented, ".env.example must document JUPYTER_TOKEN"
-    assert env_of(services["jupyter"])["JUPYTER_TOKEN"] == documented.group(1).strip()
+    assert re.search(r"^JUPYTER_TOKEN=$", example, flags=re.M), ".env.example: empty by default"
+    assert "workshop" not in re.findall(r"^JUPYTER_TOKEN=(.*)$", example, flags=re.M)
+    readme = (ROOT / "README.md").read_text()
+    assert "docker compose logs jupyter" in readme
+    assert "token `workshop`" not in readme and "token é `workshop`" not in readme
 
 
 def test_jupyter_token_comes_from_the_env_file(tmp_path: Path) -> None:
@@ -437,6 +447,7 @@ def test_jupyter_token_comes_from_the_env_file(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     jupyter = json.loads(proc.stdout)["services"]["jupyter"]
     assert jupyter["environment"]["JUPYTER_TOKEN"] == "segredo-da-turma"
+    assert not any("segredo" in arg for arg in jupyter["command"]), "never on a command line"
 
 
 # --- the scheduled checks (issue 16) -------------------------------------------------------------
