@@ -356,10 +356,7 @@ def install_template(es: Elasticsearch | None = None) -> dict[str, Any]:
         resp = es.indices.put_index_template(name=TEMPLATE_NAME, **body)
         install_monitoring_template(es)
     except Exception as exc:
-        raise StackError(
-            f"Não consegui instalar o template de índice no Elasticsearch ({exc}). "
-            "Confira se ele está no ar com `workshop doctor`."
-        ) from exc
+        raise es_error(exc, "instalar o template de índice model-*") from exc
     return {
         "template": TEMPLATE_NAME,
         "index_patterns": body["index_patterns"],

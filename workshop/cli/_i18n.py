@@ -68,6 +68,8 @@ def translate(message: str) -> str:
 
 
 _HELP = "Mostra esta ajuda e sai."
+# The usage line's metavars, literals in Typer's Command and Group (not through ``_``).
+_USAGE_WORDS = (("[OPTIONS]", "[OPÇÕES]"), ("COMMAND [ARGS]...", "COMANDO [ARGUMENTOS]..."))
 
 
 def _patch_literals() -> None:
@@ -82,6 +84,8 @@ def _patch_literals() -> None:
     write_usage = formatting.HelpFormatter.write_usage
 
     def usage_pt(self: object, prog: str, args: str = "", prefix: str | None = None) -> None:
+        for english, portuguese in _USAGE_WORDS:
+            args = args.replace(english, portuguese)
         write_usage(self, prog, args, "Uso: " if prefix is None else prefix)  # type: ignore[arg-type]
 
     usage_pt._pt_br = True  # type: ignore[attr-defined]

@@ -63,3 +63,15 @@ def test_a_wrong_url_path_is_not_reported_as_no_model(tmp_path) -> None:
         server.shutdown()
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "não é o serviço do modelo" in proc.stderr and "sem modelo" not in proc.stderr
+
+
+def test_setup_with_the_engine_down_says_so_in_pt_br(tmp_path) -> None:
+    # Issue 13: "Não consegui instalar o template (Connection error caused by: …)", in English.
+    proc = run(
+        "setup", env={"WORKSHOP_HOME": str(tmp_path), "WORKSHOP_ES_URL": "http://127.0.0.1:9"}
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "o Elasticsearch em http://127.0.0.1:9 não respondeu" in proc.stderr
+    assert "workshop doctor" in proc.stderr
+    for english in ("Connection", "caused by", "Errno", "Traceback"):
+        assert english not in proc.stderr, proc.stderr

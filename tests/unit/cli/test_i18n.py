@@ -18,5 +18,5 @@ def test_install_is_idempotent_and_patches_the_usage_prefix() -> None:
     _i18n.install()
     _i18n.install()
     formatter = formatting.HelpFormatter()
-    formatter.write_usage("workshop", "[OPTIONS]")
-    assert formatter.getvalue().startswith("Uso: workshop")
+    formatter.write_usage("workshop", "[OPTIONS] COMMAND [ARGS]...")
+    assert formatter.getvalue().strip() == "Uso: workshop [OPÇÕES] COMANDO [ARGUMENTOS]..."

@@ -17,8 +17,13 @@ def _workshop(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("simulate", "--n", "0"), "Valor inválido para '--n'. Veja `workshop simulate --help`."),
-        (("events", "tail", "--n", "abc"), "Valor inválido para '--n' / '-n'."),
+        (
+            ("simulate", "--n", "0"),
+            "Valor inválido para '--n': o valor deve ser pelo menos 1. "
+            "Veja `workshop simulate --help`.",
+        ),
+        (("events", "tail", "--n", "abc"), "'--n' / '-n': use um número inteiro."),
+        (("events", "tail", "a", "b"), "Argumentos a mais: a b."),
         (("nope",), "Comando desconhecido: nope. Veja `workshop --help`."),
         (("doctor", "--bogus"), "Opção desconhecida: --bogus."),
         (("models", "promote"), "Falta 'version'."),
@@ -29,6 +34,9 @@ def test_usage_errors_are_portuguese(args: tuple[str, ...], expected: str) -> No
     assert proc.returncode == 2
     assert expected in proc.stderr
     assert "Traceback" not in proc.stderr
+    # Issue 13: the parser's English reason ("(detalhe: Input should be …)") is not shown.
+    for english in ("detalhe", "Input should", "Invalid value", "No such", "Missing", "Got "):
+        assert english not in proc.stderr, (english, proc.stderr)
 
 
 def test_a_group_without_command_shows_its_help() -> None:
