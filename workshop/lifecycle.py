@@ -238,7 +238,7 @@ def up(settings: Settings | None = None, *, echo: Echo = _echo) -> UpStatus:
         f"Modelo em produção: {version}."
         if version
         else "Modelo em produção: nenhum ainda (o notebook 01 treina e promove um; o serviço o "
-        "carrega sozinho em cerca de um segundo)."
+        "carrega sozinho em menos de um segundo)."
     )
     say(
         f"O formulário fica no ar em {settings.service_browser_url} até você encerrar o "

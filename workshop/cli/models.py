@@ -135,7 +135,7 @@ def promote_model(
     version: str = typer.Argument(..., help="A versão a promover, por exemplo v2."),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Coloca uma versão em produção (o serviço passa a usá-la em cerca de um segundo)."""
+    """Coloca uma versão em produção (o serviço passa a usá-la em menos de um segundo)."""
     from workshop.modeling import Registry
 
     registry = Registry()
