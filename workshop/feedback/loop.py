@@ -135,30 +135,13 @@ def ensure_baseline(
         if production is None
         else f"a versão de produção {production} já aprendeu com feedback"
     )
-    seed = scenario.seed if scenario else dataset.DEFAULT_SEED
-    # A history-only version trained with the same seed is the same model: roll back to it
-    # (what an operator would do) instead of training it again (issue 15: 2.4 s of notebook 07).
-    default_params = modeling.SalesRegressor().get_params()
-    earlier = [
-        v
-        for v in registry.versions()
-        if _baseline_ok(card := registry.card(v))
-        and card.get("seed") == seed
-        and card.get("train_start") == dataset.HISTORY_START.isoformat()
-        and not card.get("regime")
-        and card.get("params") == default_params
-    ]
-    if earlier:
-        version = earlier[-1]
-        echo(
-            f"Voltando para {version}, treinada só com o histórico 2024–2025 ({why}): "
-            f"`workshop models promote {version}`."
-        )
-        registry.promote(version)
-        return version
+    # Not a rollback to notebook 01's v1, though it is the same model: the checks of notebook 07
+    # read each version's recent traffic, and v1's includes every earlier notebook's (notebook
+    # 04's drift too). A new version starts the scenario with a clean window (tried in issue 15:
+    # with v1 the drift rule of notebook 07 did not fire).
     echo(f"Treinando um modelo só com o histórico 2024–2025 ({why})…")
     return modeling.train_and_register(
-        seed=seed,
+        seed=scenario.seed if scenario else dataset.DEFAULT_SEED,
         promote=True,
         description="Modelo inicial (histórico 2024–2025) do cenário do ciclo de feedback.",
         settings=settings,

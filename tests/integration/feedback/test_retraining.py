@@ -87,27 +87,3 @@ def test_comparison_window_inside_a_training_set_is_refused(registry) -> None:
             scenario=SCENARIO,
             settings=registry.settings,
         )
-
-
-def test_ensure_baseline_rolls_back_to_a_history_only_version(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    """Issue 15: notebook 07 retrained the history-only model notebook 01 had already trained
-    (2.4 s); the same seed, data and parameters give the same model, so it is promoted back."""
-    from tests.integration.service.test_app import trained_home
-    from workshop.feedback import loop
-
-    settings = trained_home(tmp_path_factory, "baseline-rollback")
-    registry = modeling.Registry(settings)
-    learned = registry.register(
-        registry.load("v1"), {**registry.card("v1"), "extra_rows": 900, "train_end": "2026-02-08"}
-    )
-    registry.promote(learned)
-    said: list[str] = []
-    version = loop.ensure_baseline(SCENARIO, settings=settings, echo=said.append, progress=False)
-    assert version == "v1" and registry.production_version() == "v1"
-    assert registry.versions() == ["v1", learned]  # nothing trained
-    assert said and said[0].startswith("Voltando para v1") and learned in said[0]
-    # Already a baseline in production: nothing to do, nothing said.
-    assert loop.ensure_baseline(SCENARIO, settings=settings, echo=said.append) == "v1"
-    assert len(said) == 1
