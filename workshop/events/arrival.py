@@ -56,7 +56,7 @@ def wait_for_events(
     expected: int,
     *,
     timeout: float = 30.0,
-    interval: float = 0.5,
+    interval: float = 0.1,
     es: Any = None,
     settings: Settings | None = None,
     **filters: Any,
