@@ -56,6 +56,46 @@ def test_run_demo_writes_outputs_and_stops_on_failure(stack_env, tmp_path: Path)
     assert "rapido" in executed.cells[-1].outputs[0]["text"]  # fast=True was injected
     assert not (latest / "02_never.ipynb").exists()
     assert any("Usando o Elasticsearch" in line for line in lines)
+    assert _kernel_files() == set(), "the kernel booted for 02_never was not stopped"
+
+
+def _kernel_files() -> set[str]:
+    import tempfile
+
+    return {p.name for p in Path(tempfile.gettempdir()).glob("workshop-kernel-*")}
+
+
+def test_each_notebook_runs_on_its_own_kernel_booted_ahead(stack_env, tmp_path: Path) -> None:
+    """Issue 15: the next notebook's kernel boots, and imports the heavy libraries, while the
+    current notebook runs. Each notebook still gets a fresh kernel, nothing leaks into its
+    namespace, and every kernel is gone at the end."""
+    import json
+    import os
+
+    import nbformat
+
+    from workshop import runner
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    probe = (
+        "import json, os, sys\n"
+        "print(json.dumps({'pid': os.getpid(), 'cwd': os.getcwd(), "
+        "'preloaded': 'workshop.feedback' in sys.modules, 'leaked': '_w' in dir()}))"
+    )
+    paths = [_notebook(nbs / f"0{i}_p.ipynb", probe) for i in range(3)]
+    runner.run_demo(notebooks=paths, runs_dir=tmp_path / "runs", echo=lambda _msg: None)
+    seen = []
+    for path in paths:
+        executed = nbformat.read(tmp_path / "runs" / "latest" / path.name, as_version=4)
+        seen.append(json.loads(executed.cells[-1].outputs[0]["text"]))
+    assert len({s["pid"] for s in seen}) == 3  # a fresh kernel per notebook
+    assert all(s["preloaded"] and not s["leaked"] for s in seen)
+    assert all(Path(s["cwd"]) == nbs for s in seen)  # the notebook's folder, as papermill's
+    for s in seen:
+        with pytest.raises(ProcessLookupError):
+            os.kill(s["pid"], 0)
+    assert _kernel_files() == set()
 
 
 def test_summary_lists_every_notebook(tmp_path: Path) -> None:
@@ -63,7 +103,7 @@ def test_summary_lists_every_notebook(tmp_path: Path) -> None:
 
     result = runner.DemoResult(tmp_path, [runner.NotebookResult("00_a.ipynb", 1.5, tmp_path, None)])
     text = runner.format_summary(result)
-    assert "00_a.ipynb" in text and "1.5 s" in text and str(tmp_path) in text
+    assert "00_a.ipynb" in text and "1,5 s" in text and str(tmp_path) in text
 
 
 def test_demo_json_has_seconds_per_notebook_and_the_target(stack_env, tmp_path: Path) -> None:
