@@ -19,13 +19,28 @@ def _num(value: float, digits: int = 3) -> str:
     return formatting.number(value, digits)
 
 
+def _day(iso: str | None) -> str:
+    """``2025-12-31`` → ``31/12/2025`` (a card's dates are ISO)."""
+    from workshop import formatting
+
+    return formatting.day(iso) if iso else "—"
+
+
+def _moment(iso: str | None) -> str:
+    """A card's ``created_at`` (ISO, UTC) to the second: ``01/12/2026 12:01:54``."""
+    from workshop import formatting
+
+    return formatting.moment(iso) if iso else "—"
+
+
 def format_train(summary: dict[str, Any], card: dict[str, Any]) -> str:
     names = {"product_mean": "média do produto", "seasonal_naive": "ingênuo sazonal"}
     lines = [
         f"Modelo {summary['version']} registrado"
         + (" e promovido a produção." if summary["promoted"] else "."),
-        f"Treino: {card['train_start']} a {card['train_end']} ({summary['rows']} linhas, "
-        f"semente {summary['seed']}); validação: {card['holdout_start']} a {card['holdout_end']}.",
+        f"Treino: {_day(card['train_start'])} a {_day(card['train_end'])} "
+        f"({_num(summary['rows'], 0)} linhas, semente {summary['seed']}); validação: "
+        f"{_day(card['holdout_start'])} a {_day(card['holdout_end'])}.",
         f"NWRMSLE na validação: {_num(summary['nwrmsle'])} (MAE {_num(summary['mae'], 1)}, "
         f"R² {_num(summary['r2'])})",
     ]
@@ -44,7 +59,7 @@ def format_train(summary: dict[str, Any], card: dict[str, Any]) -> str:
 def train(
     promote: bool = typer.Option(False, "--promote", help="Promove a nova versão a produção."),
     seed: int | None = typer.Option(
-        None, "--seed", help="Semente dos dados sintéticos (padrão: a do workshop, 42)."
+        None, "--seed", help="Semente dos dados sintéticos (padrão: a do workshop, 2017)."
     ),
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -98,14 +113,14 @@ def list_models(json_out: bool = JSON_OPTION) -> None:
     if not rows:
         typer.echo("Nenhum modelo treinado — execute o notebook 01 ou `workshop train`.")
         return
-    typer.echo(f"{'':2}{'versão':<8}{'criado em (UTC)':<27}{'NWRMSLE':>9}{'baseline':>10}  dados")
+    typer.echo(f"{'':2}{'versão':<8}{'criado em (UTC)':<21}{'NWRMSLE':>9}{'baseline':>10}  dados")
     for row in rows:
         mark = "★" if row["production"] else " "
-        extra = f" + {row['extra_rows']} linhas extras" if row["extra_rows"] else ""
+        extra = f" + {_num(row['extra_rows'], 0)} linhas extras" if row["extra_rows"] else ""
         typer.echo(
-            f"{mark} {row['version']:<8}{row['created_at'] or '':<27}"
+            f"{mark} {row['version']:<8}{_moment(row['created_at']):<21}"
             f"{_num(row['nwrmsle']):>9}{_num(row['baseline_nwrmsle'] or float('nan')):>10}  "
-            f"{row['train_start']} a {row['train_end']}{extra}"
+            f"{_day(row['train_start'])} a {_day(row['train_end'])}{extra}"
         )
     compared = [r for r in rows if r["feedback_comparison"]]
     if compared:
@@ -117,8 +132,8 @@ def list_models(json_out: bool = JSON_OPTION) -> None:
             c = row["feedback_comparison"]
             verdict = "promovida" if c.get("promoted") else "não promovida"
             typer.echo(
-                f"  {c['old_version']} → {c['new_version']}  {c['window_start']} a "
-                f"{c['window_end']}:  geral {_num(c['overall_nwrmsle_old'])} → "
+                f"  {c['old_version']} → {c['new_version']}  {_day(c['window_start'])} a "
+                f"{_day(c['window_end'])}:  geral {_num(c['overall_nwrmsle_old'])} → "
                 f"{_num(c['overall_nwrmsle_new'])} · {c['family']} "
                 f"{_num(c['family_nwrmsle_old'])} → {_num(c['family_nwrmsle_new'])}  ({verdict})"
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,10 @@ def test_train_json_registers_and_promotes(tmp_path: Path) -> None:
 
     text = _workshop(tmp_path, "models", "list")
     assert "★ v1" in text.stdout and "NWRMSLE" in text.stdout
+    # pt-BR dates (issue 13): the training range and the creation time, never ISO.
+    assert "01/01/2024 a 31/12/2025" in text.stdout
+    assert re.search(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}", text.stdout)
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", text.stdout), text.stdout  # no ISO date
 
 
 def test_second_training_then_promote_and_errors(tmp_path: Path) -> None:
