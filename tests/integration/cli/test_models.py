@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from workshop.config import get_settings
 from workshop.modeling import Predictor
 
@@ -73,14 +75,18 @@ def test_second_training_then_promote_and_errors(tmp_path: Path) -> None:
     assert invalid.returncode == 1 and "Versão inválida" in invalid.stderr
 
 
-def test_list_shows_the_feedback_comparison_of_a_retrained_version(tmp_path: Path) -> None:
+def test_list_shows_the_feedback_comparison_of_a_retrained_version(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     # Issue 13: v2 listed with v1's holdout figures; the gain seen in notebook 06 was nowhere.
+    from tests.integration.service.test_app import register_copy, trained_home
     from workshop.modeling import Registry
     from workshop.modeling.registry import CARD_FILE
 
-    assert _workshop(tmp_path, "train").returncode == 0
-    assert _workshop(tmp_path, "train", "--seed", "7").returncode == 0
-    registry = Registry(get_settings(home=tmp_path))
+    settings = trained_home(tmp_path_factory, "models-list")  # v1, trained once per session
+    assert register_copy(settings, promote=False) == "v2"  # a second version, in milliseconds
+    tmp_path = settings.home_dir
+    registry = Registry(settings)
     card = registry.card("v2")
     card["feedback"] = {
         "comparison": {
