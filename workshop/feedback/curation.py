@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from elasticsearch import Elasticsearch
 
-from workshop import dataset
+from workshop import dataset, formatting
 from workshop.config import Settings, get_settings
 from workshop.errors import InvalidInputError
 from workshop.feedback.indices import refresh, scan
@@ -103,11 +103,11 @@ class Curated:
     def summary(self) -> str:
         return (
             f"{self.events} eventos → {len(self.rows)} linhas de treino "
-            f"(descartados: {self.future} com data-alvo a partir de {self.as_of.isoformat()}, "
+            f"(descartados: {self.future} com data-alvo a partir de {formatting.day(self.as_of)}, "
             f"{self.unlabelled} sem rótulo, {self.duplicates} repetidos"
             + (
                 f", {self.in_history} de dias que o histórico já cobre (até "
-                f"{self.since.isoformat()})"
+                f"{formatting.day(self.since)})"
                 if self.since is not None
                 else ""
             )

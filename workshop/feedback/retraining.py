@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workshop import dataset, modeling
+from workshop import dataset, formatting, modeling
 from workshop.config import Settings, get_settings
 from workshop.errors import InvalidInputError
 from workshop.feedback.curation import FEEDBACK_SOURCE, Curated
@@ -118,14 +118,11 @@ class Comparison:
 
     @property
     def reason(self) -> str:
-        fam = (
-            f"{self.family}: {self.family_nwrmsle_old:.3f} → {self.family_nwrmsle_new:.3f}".replace(
-                ".", ","
-            )
-        )
-        overall = f"geral: {self.overall_nwrmsle_old:.3f} → {self.overall_nwrmsle_new:.3f}".replace(
-            ".", ","
-        )
+        def n(value: float) -> str:
+            return formatting.number(value, 3)
+
+        fam = f"{self.family}: {n(self.family_nwrmsle_old)} → {n(self.family_nwrmsle_new)}"
+        overall = f"geral: {n(self.overall_nwrmsle_old)} → {n(self.overall_nwrmsle_new)}"
         if self.better:
             return f"a nova versão é melhor (NWRMSLE {fam}; {overall})."
         if self.overall_nwrmsle_new > self.overall_nwrmsle_old:
