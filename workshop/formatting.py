@@ -216,6 +216,10 @@ def _readable_values(values: Any, column: str, decimals: int, as_percent: bool =
             return "sim" if v else "não"
         if isinstance(v, float):
             return percent_of(v) if as_percent else number(v, decimals)
+        if isinstance(v, datetime):
+            return moment(v)
+        if isinstance(v, date):
+            return day(v)
         return v
 
     def percent_of(v: float) -> str:
