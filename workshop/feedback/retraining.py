@@ -179,9 +179,9 @@ def check_window(window_start: date, trained: dict[str, date]) -> None:
     for version, last in trained.items():
         if window_start <= last:
             raise FeedbackError(
-                f"A janela de avaliação começa em {window_start.isoformat()}, mas a versão "
-                f"{version} treinou com dados até {last.isoformat()}: a comparação seria injusta "
-                "(o modelo já teria visto as respostas). Escolha uma janela posterior."
+                f"A janela de avaliação começa em {formatting.day(window_start)}, mas a versão "
+                f"{version} treinou com dados até {formatting.day(last)}: a comparação seria "
+                "injusta (o modelo já teria visto as respostas). Escolha uma janela posterior."
             )
 
 
