@@ -300,10 +300,12 @@ def plot_comparison(comparison: Comparison) -> Any:
             tick.set_color("#c62828")
             tick.set_fontweight("bold")
     ax.set_ylabel("NWRMSLE (menor é melhor)")
-    ax.set_title(
-        f"Janela de avaliação {comparison.window_start:%d/%m} a {comparison.window_end:%d/%m/%Y}"
-    )
+    end = formatting.day(comparison.window_end)
+    ax.set_title(f"Janela de avaliação {comparison.window_start:%d/%m} a {end}")
     ax.legend()
+    from workshop.plots import pt_br_axes
+
+    pt_br_axes(fig)  # NWRMSLE ticks with a decimal comma (issue 13)
     fig.tight_layout()
     plt.close(fig)
     return fig
