@@ -101,17 +101,23 @@ class Curated:
         }
 
     def summary(self) -> str:
+        n = formatting.integer
         return (
-            f"{self.events} eventos → {len(self.rows)} linhas de treino "
-            f"(descartados: {self.future} com data-alvo a partir de {formatting.day(self.as_of)}, "
-            f"{self.unlabelled} sem rótulo, {self.duplicates} repetidos"
+            f"{n(self.events)} eventos → {n(len(self.rows))} linhas de treino "
+            f"(descartados: {n(self.future)} com data-alvo a partir de "
+            f"{formatting.day(self.as_of)}, "
+            f"{n(self.unlabelled)} sem rótulo, {n(self.duplicates)} repetidos"
             + (
-                f", {self.in_history} de dias que o histórico já cobre (até "
+                f", {n(self.in_history)} de dias que o histórico já cobre (até "
                 f"{formatting.day(self.since)})"
                 if self.since is not None
                 else ""
             )
-            + (f", {self.unknown_product} de produto desconhecido" if self.unknown_product else "")
+            + (
+                f", {n(self.unknown_product)} de produto desconhecido"
+                if self.unknown_product
+                else ""
+            )
             + ")."
         )
 

@@ -146,7 +146,7 @@ def test_summary_dates_are_pt_br_days() -> None:
     curated = curation.Curated(
         rows=pd.DataFrame(),
         as_of=date(2026, 2, 9),
-        events=10,
+        events=5511,
         unlabelled=1,
         future=2,
         unknown_product=0,
@@ -155,5 +155,6 @@ def test_summary_dates_are_pt_br_days() -> None:
         since=date(2025, 12, 31),
     )
     text = curated.summary()
+    assert text.startswith("5.511 eventos → 0 linhas de treino")
     assert "a partir de 09/02/2026" in text and "(até 31/12/2025)" in text
     assert "2026-02-09" not in text

@@ -53,6 +53,6 @@ def test_summary_reads_the_reference_day_and_counts_in_pt_br() -> None:
         as_of=date(2026, 2, 9), labelled=12345, skipped_future=0, already_labelled=2
     )
     assert result.summary().startswith(
-        "Rotulagem com data de referência 09/02/2026: 12345 eventos rotulados agora"
+        "Rotulagem com data de referência 09/02/2026: 12.345 eventos rotulados agora"
     )
     assert "2026-02-09" not in result.summary()
