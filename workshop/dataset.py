@@ -198,8 +198,9 @@ def product_by_item(item_nbr: str | int) -> Product:
     product = _BY_ITEM.get(str(item_nbr).strip())
     if product is None:
         raise InvalidInputError(
-            f"Produto desconhecido: item_nbr {item_nbr!r}. Veja a lista em GET /api/products "
-            "ou em workshop.dataset.CATALOGUE."
+            f"Produto desconhecido: item_nbr {str(item_nbr).strip()!r}. Os códigos aceitos estão "
+            "em dataset.CATALOGUE (a tabela do catálogo no notebook 01, "
+            "dataset.catalogue_frame())."
         )
     return product
 

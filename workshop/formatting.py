@@ -14,6 +14,7 @@ reads the same everywhere (``183,2``, ``1.234``, ``3,4 × 10⁻²⁶``, ``1 de d
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -36,6 +37,15 @@ def number(value: float, decimals: int = 2) -> str:
 def integer(value: float) -> str:
     """``15351`` → ``15.351``."""
     return number(value, 0)
+
+
+def short(value: float, max_decimals: int = 3) -> str:
+    """As few places as the value needs, up to ``max_decimals``: ``0.25`` → ``0,25``, ``100.0`` →
+    ``100``, ``1.5`` → ``1,5`` (thresholds and settings, where trailing zeros mean nothing)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    pattern = "#,##0" + ("." + "#" * max_decimals if max_decimals > 0 else "")
+    return format_decimal(value, format=pattern, locale=LOCALE)
 
 
 def percent(value: float, decimals: int = 1) -> str:
@@ -63,6 +73,23 @@ def day(value: date | datetime | str) -> str:
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
     return format_date(value, format="dd/MM/yyyy", locale=LOCALE)
+
+
+def month(value: date | datetime | str) -> str:
+    """``2025-10`` (or any day of it) → ``10/2025``."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:7] + "-01")
+    return format_date(value, format="MM/yyyy", locale=LOCALE)
+
+
+def seconds(value: float, decimals: int = 1) -> str:
+    """A duration: ``0.84`` → ``0,8 s``."""
+    return f"{number(value, decimals)} s"
+
+
+def milliseconds(value: float, decimals: int = 2) -> str:
+    """A latency: ``0.1874`` → ``0,19 ms``."""
+    return f"{number(value, decimals)} ms"
 
 
 def day_long(value: date | datetime) -> str:
@@ -112,28 +139,109 @@ COLUMN_LABELS = {
     "improvement": "melhora",
     "week": "semana",
     "n": "n",
+    "mae": "MAE",
+    "r2": "R²",
+    "mae_old": "MAE (versão antiga)",
+    "mae_new": "MAE (versão nova)",
+    "psi": "PSI",
+    "unit_sales": "vendas (unidades)",
+    "class": "classe",
+    "perishable": "perecível",
+    "source": "origem",
+    "kind": "tipo",
+    "rule": "regra",
+    "version": "versão",
+    "state": "estado",
+    "value": "valor",
+    "threshold": "limite",
+    "transition": "mudança",
 }
 
+#: Columns whose ISO-day strings (``2026-01-05``) are shown as ``05/01/2026``.
+_DAY_COLUMNS = frozenset({"date", "period", "week", "train_start", "train_end"})
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
-def readable(frame: Any, decimals: int = 2) -> Any:
-    """A copy of a DataFrame as a participant should read it: pt-BR headers, numbers with a
-    decimal comma and ``decimals`` places, timestamps to the second, booleans as sim/não."""
+#: Columns that hold codes, not quantities: never a thousands separator (``2112``, not ``2.112``).
+CODE_COLUMNS = frozenset({"item_nbr", "class", "store_nbr"})
+
+
+def readable(
+    frame: Any,
+    decimals: int = 2,
+    percent_columns: tuple[str, ...] = (),
+    labels: bool = True,
+) -> Any:
+    """A copy of a DataFrame (or Series) as a participant should read it: pt-BR headers, numbers
+    with a decimal comma and ``decimals`` places (``percent_columns`` as percentages), timestamps
+    to the second, days as ``dd/mm/aaaa``, booleans as sim/não, codes without separators.
+
+    The index gets the same treatment, so a time-indexed table reads like the others.
+    ``labels=False`` keeps the column names: for the dataset's own columns (``unit_sales``,
+    ``onpromotion``…), which the notebooks name in code and text."""
     import pandas as pd
 
+    if isinstance(frame, pd.Series):
+        frame = frame.to_frame()
     out = frame.copy()
     for column in out.columns:
-        values = out[column]
-        if pd.api.types.is_bool_dtype(values):
-            out[column] = values.map({True: "sim", False: "não"})
-        elif pd.api.types.is_float_dtype(values):
-            out[column] = values.map(lambda v: number(v, decimals))
-        elif pd.api.types.is_integer_dtype(values):
-            out[column] = values.map(integer)
-        elif pd.api.types.is_datetime64_any_dtype(values):
-            out[column] = values.map(lambda v: "—" if pd.isna(v) else moment(v.to_pydatetime()))
-        elif column in ("@timestamp", "labeled_at"):
-            out[column] = values.map(lambda v: moment(v) if isinstance(v, str) else v)
-        elif column == "date":
-            out[column] = values.map(lambda v: day(v) if isinstance(v, str) else v)
+        out[column] = _readable_values(
+            out[column], str(column), decimals, as_percent=column in percent_columns
+        )
+    if isinstance(out.index, pd.MultiIndex):
+        out.index = pd.MultiIndex.from_arrays(
+            [
+                _readable_values(out.index.get_level_values(i).to_series(), str(name), decimals)
+                for i, name in enumerate(out.index.names)
+            ],
+            names=out.index.names,
+        )
+    elif not isinstance(out.index, pd.RangeIndex):
+        out.index = pd.Index(
+            _readable_values(out.index.to_series(), str(out.index.name), decimals).tolist(),
+            name=out.index.name,
+        )
+    if not labels:
+        return out
     out.index.names = [COLUMN_LABELS.get(str(n), n) if n else n for n in out.index.names]
+    out.columns.names = [COLUMN_LABELS.get(str(n), n) if n else n for n in out.columns.names]
     return out.rename(columns=lambda c: COLUMN_LABELS.get(str(c), c))
+
+
+def _readable_values(values: Any, column: str, decimals: int, as_percent: bool = False) -> Any:
+    """One column (or index level) of :func:`readable`."""
+    import pandas as pd
+
+    def cell(v: Any) -> Any:
+        if isinstance(v, bool):
+            return "sim" if v else "não"
+        if isinstance(v, float):
+            return percent_of(v) if as_percent else number(v, decimals)
+        if isinstance(v, datetime):
+            return moment(v)
+        if isinstance(v, date):
+            return day(v)
+        return v
+
+    def percent_of(v: float) -> str:
+        return "—" if math.isnan(v) else percent(v, 1)
+
+    if pd.api.types.is_bool_dtype(values):
+        return values.map({True: "sim", False: "não"})
+    if pd.api.types.is_float_dtype(values):
+        return values.map(lambda v: percent_of(v) if as_percent else number(v, decimals))
+    if pd.api.types.is_integer_dtype(values):
+        return values.map(str if column in CODE_COLUMNS else integer)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        stamps = values.dropna()
+        only_days = column == "date" or (
+            len(stamps) > 0 and bool((stamps == stamps.dt.normalize()).all())
+        )
+        show = day if only_days else moment
+        return values.map(lambda v: "—" if pd.isna(v) else show(v.to_pydatetime()))
+    if column in ("@timestamp", "labeled_at"):
+        return values.map(lambda v: moment(v) if isinstance(v, str) else cell(v))
+    if column in _DAY_COLUMNS:
+        return values.map(lambda v: day(v) if _ISO_DAY.match(str(v)) else cell(v))
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        return values.map(lambda v: "—" if v is None or v is pd.NA else cell(v)).astype(object)
+    return values

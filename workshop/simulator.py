@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from workshop import dataset
+from workshop import dataset, formatting
 from workshop.config import get_settings
 from workshop.errors import ArgumentError, InvalidInputError, StackError
 
@@ -67,8 +67,10 @@ class SimulationSummary:
     def __str__(self) -> str:
         status = ", ".join(f"{k}: {v}" for k, v in sorted(self.by_status.items()))
         text = (
-            f"Enviadas {self.sent} requisições a {self.url} em {self.seconds:.1f} s "
-            f"({self.rps:.0f} req/s): {self.ok} ok, {self.errors} com erro [{status}]."
+            f"Enviadas {formatting.integer(self.sent)} requisições a {self.url} em "
+            f"{formatting.seconds(self.seconds)} ({formatting.integer(self.rps)} req/s): "
+            f"{formatting.integer(self.ok)} ok, {formatting.integer(self.errors)} com erro "
+            f"[{status}]."
         )
         if self.first_error:
             text += f" Primeiro erro: {self.first_error}"

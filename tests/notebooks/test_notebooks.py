@@ -7,6 +7,10 @@ are put into the prepared copy before nbval compares.
 
 All notebooks share one embedded engine and one ``WORKSHOP_HOME`` (the ``stack_env`` session
 fixture), like a participant working through them in order.
+
+A ``conftest.py`` beside the prepared copy records what every cell printed; after nbval, every
+text a participant reads is scanned for figures that bypassed ``workshop.formatting`` (issue 13,
+rules in ``participant_text.py``).
 """
 
 from __future__ import annotations
@@ -21,12 +25,37 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests.notebooks.participant_text import offenders, output_texts
 from workshop import runner
 
 HERE = Path(__file__).resolve().parent
 EXPECTED = json.loads((HERE / "expected_outputs.json").read_text())
 NOTEBOOKS = runner.list_notebooks()
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+RECORDED = "outputs.json"
+
+#: Loaded by the inner pytest (it sits beside the prepared notebook): nbval keeps each cell's
+#: outputs on the test item (``IPyNbCell.test_outputs``); this writes them to ``outputs.json``.
+RECORDER = f"""\
+import json
+from pathlib import Path
+
+_cells = []
+
+
+def pytest_runtest_teardown(item, nextitem):
+    outputs = getattr(item, "test_outputs", None)
+    cell = getattr(item, "cell", None)
+    if outputs is not None and cell is not None:
+        _cells.append(
+            {{"id": cell.get("id"), "outputs": [dict(o) for o in outputs]}}
+        )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    record = Path(__file__).with_name("{RECORDED}")
+    record.write_text(json.dumps(_cells, ensure_ascii=False, default=str))
+"""
 
 
 def prepare(notebook: Path, directory: Path) -> Path:
@@ -54,7 +83,19 @@ def prepare(notebook: Path, directory: Path) -> Path:
             cell.execution_count = 1  # nbval ignores outputs of "unrun" cells
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=expected[cell.id])]
     nbformat.write(nb, prepared)
+    (directory / "conftest.py").write_text(RECORDER)
     return prepared
+
+
+def not_pt_br(recorded: list[dict[str, object]]) -> dict[str, list[str]]:
+    """Cell id → the figures in its outputs that bypassed ``workshop.formatting``."""
+    found: dict[str, list[str]] = {}
+    for cell in recorded:
+        for output in cell["outputs"]:  # type: ignore[union-attr]
+            for text in output_texts(output):  # type: ignore[arg-type]
+                if bad := offenders(text):
+                    found.setdefault(str(cell["id"]), []).extend(bad)
+    return found
 
 
 def test_there_are_notebooks() -> None:
@@ -95,3 +136,13 @@ def test_notebook(
         1 for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"
     )
     assert passed and int(passed.group(1)) >= code_cells, f"not every cell ran:\n{report}"
+
+    recorded = json.loads((directory / RECORDED).read_text())
+    assert len(recorded) >= code_cells, f"outputs of {len(recorded)} of {code_cells} cells recorded"
+    texts = [t for cell in recorded for o in cell["outputs"] for t in output_texts(o)]
+    assert any(re.search(r"\d", t) for t in texts), "no figure printed at all: nothing was checked"
+    bad = not_pt_br(recorded)
+    assert not bad, (
+        f"{notebook.name}: figures a participant reads that bypassed workshop.formatting "
+        f"(cell id → figures): {bad}"
+    )

@@ -202,3 +202,11 @@ def test_parse_date_rejects_in_portuguese(value: object, message: str) -> None:
 def test_generate_history_rejects_an_inverted_range() -> None:
     with pytest.raises(InvalidInputError, match="Período inválido"):
         ds.generate_history(start=date(2025, 1, 2), end=date(2025, 1, 1))
+
+
+def test_an_unknown_item_number_points_a_python_user_to_the_catalogue() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        ds.product_by_item(" 999999 ")
+    message = str(caught.value)
+    assert "item_nbr '999999'" in message and "dataset.CATALOGUE" in message
+    assert "GET /api" not in message  # the HTTP API says that in its own message

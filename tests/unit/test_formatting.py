@@ -71,3 +71,54 @@ def test_readable_tables_have_pt_br_headers_rounded_values_and_seconds() -> None
         "período",
     ]
     assert shown.iloc[0].tolist() == ["01/12/2026 09:30:59", "183,17", "sim", "0,51", "antes"]
+
+
+@pytest.mark.parametrize(
+    ("got", "expected"),
+    [
+        (fmt.short(0.25), "0,25"),
+        (fmt.short(100.0), "100"),
+        (fmt.short(1.5), "1,5"),
+        (fmt.month("2025-10"), "10/2025"),
+        (fmt.month(date(2026, 1, 31)), "01/2026"),
+        (fmt.seconds(0.84), "0,8 s"),
+        (fmt.milliseconds(0.1874), "0,19 ms"),
+    ],
+)
+def test_units_and_short_forms(got: str, expected: str) -> None:
+    assert got == expected
+
+
+def test_readable_formats_the_index_percent_columns_days_and_codes() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "product": ["Leite integral 1L"],
+            "proporção": [0.065],
+            "class": [2112],
+            "eventos": [15351],
+            "date": pd.to_datetime(["2026-01-05"]),
+            "period": ["2025-12-15"],
+        }
+    )
+    shown = fmt.readable(frame, 3, percent_columns=("proporção",))
+    row = [v.replace("\xa0", " ") for v in shown.iloc[0].tolist()]
+    assert row == ["Leite integral 1L", "6,5 %", "2112", "15.351", "05/01/2026", "15/12/2025"]
+    hourly = pd.DataFrame(
+        {"http": [3]}, index=pd.DatetimeIndex(["2026-12-01 09:00:00+00:00"], name="@timestamp")
+    )
+    assert fmt.readable(hourly).index.tolist() == ["01/12/2026 09:00:00"]
+    assert fmt.readable(hourly).index.name == "quando (UTC)"
+    raw = fmt.readable(pd.DataFrame({"unit_sales": [64.0], "perishable": [True]}), 0, labels=False)
+    assert list(raw.columns) == ["unit_sales", "perishable"]
+    assert raw.iloc[0].tolist() == ["64", "sim"]
+
+
+def test_readable_formats_floats_in_mixed_columns_and_series() -> None:
+    import pandas as pd
+
+    mixed = pd.DataFrame({"threshold": [0.25, None], "transition": [float("nan"), "firing"]})
+    assert fmt.readable(mixed).values.tolist() == [["0,25", "—"], ["—", "firing"]]
+    series = fmt.readable(pd.Series({"Leite integral 1L": 219.63}, name="predição média"), 1)
+    assert series.iloc[0, 0] == "219,6"

@@ -138,3 +138,13 @@ def test_simulate_without_service_or_model_says_what_to_do() -> None:
         simulate(n=5, url="http://x.test", progress=False, transport=httpx.MockTransport(no_model))
     with pytest.raises(InvalidInputError, match="Concorrência"):
         simulate(n=5, concurrency=0, url="http://x.test", progress=False)
+
+
+def test_summary_reads_seconds_and_rate_in_pt_br() -> None:
+    from workshop.simulator import SimulationSummary
+
+    summary = SimulationSummary(
+        sent=1500, ok=1500, errors=0, seconds=0.84, rps=1785.7, by_status={"200": 1500}
+    )
+    assert "Enviadas 1.500 requisições" in str(summary)
+    assert "em 0,8 s (1.786 req/s): 1.500 ok, 0 com erro [200: 1500]." in str(summary)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from workshop import formatting
 from workshop.alerts.rules import Rule, RuleSet, Signal
 from workshop.config import Settings, get_settings
 from workshop.errors import ModelNotFoundError
@@ -96,7 +97,7 @@ def _iso(moment: datetime) -> str:
 def _num(value: float | None, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    return f"{value:,.{digits}f}".replace(",", "_").replace(".", ",").replace("_", ".")
+    return formatting.number(value, digits)
 
 
 # --------------------------------------------------------------------------- the decision
@@ -124,11 +125,12 @@ def judge(
                 "o registro de eventos parou?"
             )
         else:
-            message = f"{m.n} eventos em {rule.window}"
+            message = f"{formatting.integer(m.n)} eventos em {rule.window}"
     elif m.value is None or math.isnan(m.value) or m.n < rule.min_n:
         sufficient = False
         message = m.note or (
-            f"amostra insuficiente: {m.n} eventos (mínimo {rule.min_n}) — a regra não julga"
+            f"amostra insuficiente: {formatting.integer(m.n)} eventos (mínimo "
+            f"{formatting.integer(rule.min_n)}) — a regra não julga"
         )
     else:
         assert limit is not None  # rules validate a threshold for every other signal
@@ -141,7 +143,8 @@ def judge(
             Signal.LIVE_ERROR: f"NWRMSLE {_num(m.value)}",
         }[rule.signal]
         relation = "acima do" if above else "dentro do"
-        message = f"{what} {relation} limite {_num(limit, digits)} · {m.n} eventos"
+        count = formatting.integer(m.n)
+        message = f"{what} {relation} limite {_num(limit, digits)} · {count} eventos"
     return Evaluation(
         rule=rule,
         version=version,

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from workshop import formatting
 from workshop.config import project_root
 from workshop.errors import InvalidInputError
 
@@ -137,7 +138,7 @@ class Rule(BaseModel):
             "regra": self.name,
             "sinal": self.signal_label,
             "janela": self.window,
-            "limite": "—" if self.threshold is None else self.threshold,
+            "limite": "—" if self.threshold is None else formatting.short(self.threshold),
             "n mínimo": self.min_n,
             "severidade": self.severity,
             "descrição": self.description,

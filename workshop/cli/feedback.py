@@ -32,8 +32,9 @@ AS_OF_HELP = (
 def _num(value: Any, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    text = f"{float(value):,.{digits}f}"
-    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+    from workshop import formatting
+
+    return formatting.number(float(value), digits)
 
 
 def _as_of(value: str | None) -> date | None:

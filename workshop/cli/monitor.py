@@ -23,10 +23,12 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 
 def _pvalue(value: float | None) -> str:
-    """ "0,012" or "< 0,001": never an exponent beside a decimal comma (issue 13)."""
+    """ "p = 0,012" or "p < 0,001": never an exponent beside a decimal comma (issue 13)."""
+    from workshop import formatting
+
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return "< 0,001" if value < 0.001 else _num(value, 3)
+        return "p = —"
+    return formatting.p_value(value)
 
 
 def _counts_line(counts: dict[str, int], total: int) -> str:
@@ -70,7 +72,7 @@ def format_report(data: dict[str, Any]) -> str:
     if ks is not None:
         lines.append(
             f"KS das predições (janela × amostra do treino): D = {_num(ks['statistic'], 3)}"
-            f" · p = {_pvalue(ks['pvalue'])} → {ks['reading']}"
+            f" · {_pvalue(ks['pvalue'])} → {ks['reading']}"
         )
     lines.append(f"Leitura geral: {drift['worst']}")
     if data.get("drift_warning"):

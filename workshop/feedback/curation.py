@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from elasticsearch import Elasticsearch
 
-from workshop import dataset
+from workshop import dataset, formatting
 from workshop.config import Settings, get_settings
 from workshop.errors import InvalidInputError
 from workshop.feedback.indices import refresh, scan
@@ -101,17 +101,23 @@ class Curated:
         }
 
     def summary(self) -> str:
+        n = formatting.integer
         return (
-            f"{self.events} eventos → {len(self.rows)} linhas de treino "
-            f"(descartados: {self.future} com data-alvo a partir de {self.as_of.isoformat()}, "
-            f"{self.unlabelled} sem rótulo, {self.duplicates} repetidos"
+            f"{n(self.events)} eventos → {n(len(self.rows))} linhas de treino "
+            f"(descartados: {n(self.future)} com data-alvo a partir de "
+            f"{formatting.day(self.as_of)}, "
+            f"{n(self.unlabelled)} sem rótulo, {n(self.duplicates)} repetidos"
             + (
-                f", {self.in_history} de dias que o histórico já cobre (até "
-                f"{self.since.isoformat()})"
+                f", {n(self.in_history)} de dias que o histórico já cobre (até "
+                f"{formatting.day(self.since)})"
                 if self.since is not None
                 else ""
             )
-            + (f", {self.unknown_product} de produto desconhecido" if self.unknown_product else "")
+            + (
+                f", {n(self.unknown_product)} de produto desconhecido"
+                if self.unknown_product
+                else ""
+            )
             + ")."
         )
 

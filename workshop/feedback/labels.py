@@ -25,7 +25,7 @@ import pandas as pd
 from elasticsearch import Elasticsearch, helpers
 from tqdm.auto import tqdm
 
-from workshop import dataset
+from workshop import dataset, formatting
 from workshop.config import Settings, get_settings
 from workshop.errors import StackError, WorkshopError
 from workshop.feedback.indices import count, refresh, scan
@@ -77,11 +77,16 @@ class LabelResult:
         return data
 
     def summary(self) -> str:
+        n = formatting.integer
         return (
-            f"Rotulagem com data de referência {self.as_of.isoformat()}: "
-            f"{self.labelled} eventos rotulados agora, {self.already_labelled} já estavam "
-            f"rotulados, {self.skipped_future} ignorados (data-alvo ainda não passou)"
-            + (f", {self.unknown_product} com produto desconhecido" if self.unknown_product else "")
+            f"Rotulagem com data de referência {formatting.day(self.as_of)}: "
+            f"{n(self.labelled)} eventos rotulados agora, {n(self.already_labelled)} já estavam "
+            f"rotulados, {n(self.skipped_future)} ignorados (data-alvo ainda não passou)"
+            + (
+                f", {n(self.unknown_product)} com produto desconhecido"
+                if self.unknown_product
+                else ""
+            )
             + "."
         )
 

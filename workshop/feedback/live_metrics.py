@@ -248,6 +248,9 @@ def plot_live_error(
     bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m/%y"))
     top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.autofmt_xdate()
+    from workshop.plots import pt_br_axes
+
+    pt_br_axes(fig)  # NWRMSLE and bias ticks with a decimal comma (issue 13)
     fig.tight_layout()
     plt.close(fig)
     return fig

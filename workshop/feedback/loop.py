@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from elasticsearch import Elasticsearch
 
-from workshop import dataset, modeling
+from workshop import dataset, formatting, modeling
 from workshop.config import Settings, get_settings
 from workshop.errors import ModelNotFoundError
 from workshop.feedback.curation import Curated, curate, fetch_labelled
@@ -258,8 +258,9 @@ def run_scenario(
             )
         n = n_events or scenario_traffic(fast)
         echo(
-            f"Simulando {n} predições para {scenario.traffic_start.isoformat()} … "
-            f"{(scenario.as_of - timedelta(days=1)).isoformat()} via {url}…"
+            f"Simulando {formatting.integer(n)} predições para "
+            f"{formatting.day(scenario.traffic_start)} … "
+            f"{formatting.day(scenario.as_of - timedelta(days=1))} via {url}…"
         )
         summary = simulator.simulate(
             n=n,

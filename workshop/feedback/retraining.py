@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workshop import dataset, modeling
+from workshop import dataset, formatting, modeling
 from workshop.config import Settings, get_settings
 from workshop.errors import InvalidInputError
 from workshop.feedback.curation import FEEDBACK_SOURCE, Curated
@@ -118,14 +118,11 @@ class Comparison:
 
     @property
     def reason(self) -> str:
-        fam = (
-            f"{self.family}: {self.family_nwrmsle_old:.3f} → {self.family_nwrmsle_new:.3f}".replace(
-                ".", ","
-            )
-        )
-        overall = f"geral: {self.overall_nwrmsle_old:.3f} → {self.overall_nwrmsle_new:.3f}".replace(
-            ".", ","
-        )
+        def n(value: float) -> str:
+            return formatting.number(value, 3)
+
+        fam = f"{self.family}: {n(self.family_nwrmsle_old)} → {n(self.family_nwrmsle_new)}"
+        overall = f"geral: {n(self.overall_nwrmsle_old)} → {n(self.overall_nwrmsle_new)}"
         if self.better:
             return f"a nova versão é melhor (NWRMSLE {fam}; {overall})."
         if self.overall_nwrmsle_new > self.overall_nwrmsle_old:
@@ -182,9 +179,9 @@ def check_window(window_start: date, trained: dict[str, date]) -> None:
     for version, last in trained.items():
         if window_start <= last:
             raise FeedbackError(
-                f"A janela de avaliação começa em {window_start.isoformat()}, mas a versão "
-                f"{version} treinou com dados até {last.isoformat()}: a comparação seria injusta "
-                "(o modelo já teria visto as respostas). Escolha uma janela posterior."
+                f"A janela de avaliação começa em {formatting.day(window_start)}, mas a versão "
+                f"{version} treinou com dados até {formatting.day(last)}: a comparação seria "
+                "injusta (o modelo já teria visto as respostas). Escolha uma janela posterior."
             )
 
 
@@ -303,10 +300,12 @@ def plot_comparison(comparison: Comparison) -> Any:
             tick.set_color("#c62828")
             tick.set_fontweight("bold")
     ax.set_ylabel("NWRMSLE (menor é melhor)")
-    ax.set_title(
-        f"Janela de avaliação {comparison.window_start:%d/%m} a {comparison.window_end:%d/%m/%Y}"
-    )
+    end = formatting.day(comparison.window_end)
+    ax.set_title(f"Janela de avaliação {comparison.window_start:%d/%m} a {end}")
     ax.legend()
+    from workshop.plots import pt_br_axes
+
+    pt_br_axes(fig)  # NWRMSLE ticks with a decimal comma (issue 13)
     fig.tight_layout()
     plt.close(fig)
     return fig

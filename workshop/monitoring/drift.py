@@ -20,6 +20,7 @@ import pandas as pd
 from elasticsearch import Elasticsearch
 from scipy import stats
 
+from workshop import formatting
 from workshop.config import Settings
 from workshop.errors import InvalidInputError, ModelNotFoundError, WorkshopError
 from workshop.monitoring.aggregations import COUNT
@@ -326,9 +327,10 @@ def _category_label(feature: str, key: Any) -> str:
 
 def _bin_labels(edges: Sequence[float]) -> list[str]:
     inner = [float(e) for e in edges[1:-1]]
-    labels = [f"< {inner[0]:.1f}"]
-    labels += [f"{lo:.1f}–{hi:.1f}" for lo, hi in itertools.pairwise(inner)]
-    labels.append(f"≥ {inner[-1]:.1f}")
+    n = formatting.number
+    labels = [f"< {n(inner[0], 1)}"]
+    labels += [f"{n(lo, 1)}–{n(hi, 1)}" for lo, hi in itertools.pairwise(inner)]
+    labels.append(f"≥ {n(inner[-1], 1)}")
     return labels
 
 

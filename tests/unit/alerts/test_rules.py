@@ -35,6 +35,9 @@ def test_table_is_one_row_per_rule_in_pt_br() -> None:
     table = load_rules().table()
     assert list(table.columns)[:3] == ["sinal", "janela", "limite"]
     assert len(table) == len(load_rules().rules)
+    # thresholds as a participant reads them: 0,25 and 1,5, not 0.25 and 1.5
+    assert table.loc["drift_entradas", "limite"] == "0,25"
+    assert all("." not in str(v) for v in table["limite"])
 
 
 @pytest.mark.parametrize(

@@ -140,3 +140,21 @@ def test_merge_with_history_prefers_history_and_keeps_provenance() -> None:
         curation.HISTORY_SOURCE: len(history),
         curation.FEEDBACK_SOURCE: 1,
     }
+
+
+def test_summary_dates_are_pt_br_days() -> None:
+    curated = curation.Curated(
+        rows=pd.DataFrame(),
+        as_of=date(2026, 2, 9),
+        events=5511,
+        unlabelled=1,
+        future=2,
+        unknown_product=0,
+        duplicates=3,
+        in_history=4,
+        since=date(2025, 12, 31),
+    )
+    text = curated.summary()
+    assert text.startswith("5.511 eventos → 0 linhas de treino")
+    assert "a partir de 09/02/2026" in text and "(até 31/12/2025)" in text
+    assert "2026-02-09" not in text

@@ -44,3 +44,15 @@ def test_label_actions_are_partial_updates_with_the_worlds_actuals() -> None:
         assert action["doc"]["actual"] == pytest.approx(truth)
         assert action["doc"]["abs_error"] == pytest.approx(abs(50 - truth))
         assert action["doc"]["error_weight"] == PERISHABLE_WEIGHT
+
+
+def test_summary_reads_the_reference_day_and_counts_in_pt_br() -> None:
+    from datetime import date
+
+    result = labels.LabelResult(
+        as_of=date(2026, 2, 9), labelled=12345, skipped_future=0, already_labelled=2
+    )
+    assert result.summary().startswith(
+        "Rotulagem com data de referência 09/02/2026: 12.345 eventos rotulados agora"
+    )
+    assert "2026-02-09" not in result.summary()

@@ -76,3 +76,37 @@ def test_comparison_from_table() -> None:
         assert key in data
     assert data["family_ratio"] == pytest.approx(0.6)
     assert "melhor" in data["reason"]
+
+
+def _comparison() -> retraining.Comparison:
+    table = pd.DataFrame(
+        {
+            "n": [112, 588],
+            "nwrmsle_old": [0.403, 0.313],
+            "nwrmsle_new": [0.269, 0.276],
+            "mae_old": [23.5, 15.8],
+            "mae_new": [12.3, 13.4],
+        },
+        index=["LATICÍNIOS", retraining.OVERALL],
+    )
+    return retraining.Comparison(
+        old_version="v1",
+        new_version="v2",
+        family="LATICÍNIOS",
+        window_start=date(2026, 2, 9),
+        window_end=date(2026, 3, 8),
+        trained_until={"v1": "2025-12-31", "v2": "2026-02-08"},
+        table=table,
+    )
+
+
+def test_the_verdict_and_the_plot_read_pt_br_numbers() -> None:
+    comparison = _comparison()
+    assert comparison.reason == (
+        "a nova versão é melhor (NWRMSLE LATICÍNIOS: 0,403 → 0,269; geral: 0,313 → 0,276)."
+    )
+    fig = retraining.plot_comparison(comparison)
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in fig.axes[0].yaxis.get_ticklabels() if t.get_text()]
+    assert ticks and any("," in t for t in ticks) and not any("." in t for t in ticks), ticks
+    assert fig.axes[0].get_title() == "Janela de avaliação 09/02 a 08/03/2026"

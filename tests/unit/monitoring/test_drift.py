@@ -116,6 +116,10 @@ def test_bin_ranges_open_at_both_ends() -> None:
         drift._bin_ranges([0.0, 1.0])
 
 
+def test_bin_labels_read_with_a_decimal_comma() -> None:
+    assert drift._bin_labels([0.0, 1.5, 20.25, 1e9]) == ["< 1,5", "1,5–20,2", "≥ 20,2"]
+
+
 def test_the_overall_reading_ignores_features_with_too_few_events() -> None:
     # Issue 13: "Leitura geral: agir" came from a feature with 47 events; the warning looked
     # at the window's total, not at each feature's n.
