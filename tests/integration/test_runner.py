@@ -65,7 +65,9 @@ def _kernel_files() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("workshop-kernel-*")}
 
 
-def test_each_notebook_runs_on_its_own_kernel_booted_ahead(stack_env, tmp_path: Path) -> None:
+def test_demo_json_and_each_notebook_on_its_own_kernel_booted_ahead(
+    stack_env, tmp_path: Path
+) -> None:
     """Issue 15: the next notebook's kernel boots, and imports the heavy libraries, while the
     current notebook runs. Each notebook still gets a fresh kernel, nothing leaks into its
     namespace, and every kernel is gone at the end."""
@@ -84,7 +86,20 @@ def test_each_notebook_runs_on_its_own_kernel_booted_ahead(stack_env, tmp_path: 
         "'preloaded': 'workshop.feedback' in sys.modules, 'leaked': '_w' in dir()}))"
     )
     paths = [_notebook(nbs / f"0{i}_p.ipynb", probe) for i in range(3)]
-    runner.run_demo(notebooks=paths, runs_dir=tmp_path / "runs", echo=lambda _msg: None)
+    result = runner.run_demo(notebooks=paths, runs_dir=tmp_path / "runs", echo=lambda _msg: None)
+    # `workshop demo --json`: seconds per notebook, the wall total and the target.
+    data = runner.DemoResult.as_dict(result, {"fast": False})
+    assert list(data["notebooks"]) == [p.name for p in paths]
+    assert all(n["seconds"] > 0 and n["export_seconds"] >= 0 for n in data["notebooks"].values())
+    # Wall time: every notebook ran one after the other; HTML exports may overlap the next one.
+    serial = data["setup_seconds"] + sum(n["seconds"] for n in data["notebooks"].values())
+    exports = sum(n["export_seconds"] for n in data["notebooks"].values())
+    assert serial - 0.05 <= data["total_seconds"] <= serial + exports + 1.0
+    assert data["targets"] == {
+        "total_seconds_max": runner.TARGET_TOTAL_SECONDS,
+        "total_seconds_met": data["total_seconds"] <= runner.TARGET_TOTAL_SECONDS,
+    }
+    assert all((tmp_path / "runs" / "latest" / f"{p.stem}.html").exists() for p in paths)
     seen = []
     for path in paths:
         executed = nbformat.read(tmp_path / "runs" / "latest" / path.name, as_version=4)
@@ -104,31 +119,3 @@ def test_summary_lists_every_notebook(tmp_path: Path) -> None:
     result = runner.DemoResult(tmp_path, [runner.NotebookResult("00_a.ipynb", 1.5, tmp_path, None)])
     text = runner.format_summary(result)
     assert "00_a.ipynb" in text and "1,5 s" in text and str(tmp_path) in text
-
-
-def test_demo_json_has_seconds_per_notebook_and_the_target(stack_env, tmp_path: Path) -> None:
-    from workshop import runner
-
-    nbs = tmp_path / "nbs"
-    nbs.mkdir()
-    first = _notebook(nbs / "00_a.ipynb", "print(1)")
-    second = _notebook(nbs / "01_b.ipynb", "print(2)")
-    result = runner.run_demo(
-        notebooks=[first, second],
-        parameters={"fast": True},
-        runs_dir=tmp_path / "runs",
-        echo=lambda _msg: None,
-    )
-    data = runner.DemoResult.as_dict(result, {"fast": True})
-    assert list(data["notebooks"]) == ["00_a.ipynb", "01_b.ipynb"]
-    assert all(n["seconds"] > 0 and n["export_seconds"] >= 0 for n in data["notebooks"].values())
-    # Wall time: every notebook ran one after the other; HTML exports may overlap the next one.
-    serial = data["setup_seconds"] + sum(n["seconds"] for n in data["notebooks"].values())
-    exports = sum(n["export_seconds"] for n in data["notebooks"].values())
-    assert serial - 0.05 <= data["total_seconds"] <= serial + exports + 1.0
-    assert all(
-        (tmp_path / "runs" / "latest" / f"{n[:-6]}.html").exists() for n in data["notebooks"]
-    )
-    assert data["targets"]["total_seconds_max"] == runner.TARGET_TOTAL_SECONDS
-    assert data["targets"]["total_seconds_met"] == (data["total_seconds"] <= 60.0)
-    assert data["parameters"] == {"fast": True}

@@ -55,18 +55,22 @@ def test_train_json_registers_and_promotes(tmp_path: Path) -> None:
     assert not re.search(r"\d{4}-\d{2}-\d{2}", text.stdout), text.stdout  # no ISO date
 
 
-def test_second_training_then_promote_and_errors(tmp_path: Path) -> None:
-    first = _workshop(tmp_path, "train")
-    assert first.returncode == 0, first.stderr[-3000:]
-    assert "Modelo v1 registrado" in first.stdout and "workshop models promote v1" in first.stdout
-    second = _workshop(tmp_path, "train", "--json", "--seed", "7")
+def test_second_training_then_promote_and_errors(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from tests.integration.service.test_app import trained_home
+
+    settings = trained_home(tmp_path_factory, "second-training")  # v1, promoted
+    tmp_path = settings.home_dir
+    second = _workshop(tmp_path, "train", "--seed", "7")
     assert second.returncode == 0, second.stderr[-3000:]
-    assert json.loads(second.stdout.strip().splitlines()[-1])["version"] == "v2"
+    assert "Modelo v2 registrado" in second.stdout and "semente 7" in second.stdout
+    assert "workshop models promote v2" in second.stdout  # registered, not promoted
 
     promoted = _workshop(tmp_path, "models", "promote", "v2", "--json")
     assert promoted.returncode == 0, promoted.stderr
     pointer = json.loads(promoted.stdout.strip().splitlines()[-1])
-    assert pointer["version"] == "v2" and pointer["previous"] is None
+    assert pointer["version"] == "v2" and pointer["previous"] == "v1"
 
     missing = _workshop(tmp_path, "models", "promote", "v9")
     assert missing.returncode == 1

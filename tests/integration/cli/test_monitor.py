@@ -84,18 +84,14 @@ def test_report_unreachable_elasticsearch_is_a_pt_br_error(stack_env) -> None:
 
 
 def test_report_with_a_trained_model_has_drift_against_its_card(
-    stack_env, cli_events, tmp_path: Path
+    stack_env, cli_events, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    env = {**stack_env, "WORKSHOP_HOME": str(tmp_path)}
-    train = subprocess.run(
-        [sys.executable, "-m", "workshop", "train", "--promote", "--json"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=300,
-    )
-    assert train.returncode == 0, train.stderr
-    version = json.loads(train.stdout.strip().splitlines()[-1])["version"]
+    from tests.integration.service.test_app import trained_home
+
+    # v1, trained once per session with `workshop train`'s defaults and promoted
+    settings = trained_home(tmp_path_factory, "monitor-drift")
+    env = {**stack_env, "WORKSHOP_HOME": str(settings.home_dir)}
+    version = "v1"
     proc = run_cli("--since", START.isoformat(), "--until", END.isoformat(), "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     drift = json.loads(proc.stdout.strip().splitlines()[-1])["drift"]

@@ -32,7 +32,11 @@ SCENARIO_KEYS = {
 
 
 @pytest.fixture
-def demo_env(es, tmp_path: Path):
+def demo_env(es, tmp_path_factory: pytest.TempPathFactory):
+    from tests.integration.service.test_app import trained_home
+
+    # v1, history only and promoted (trained once per session): the demo starts from it
+    tmp_path = trained_home(tmp_path_factory, "feedback-demo").home_dir
     prefix = f"fbdemo{uuid.uuid4().hex[:8]}"
     body = stack.load_template()
     body["index_patterns"] = [f"{prefix}-*"]
