@@ -147,6 +147,12 @@ class FluentReceiver:
 
     def stop(self) -> None:
         self._stopping.set()
+        # The accept thread first: once it is gone no connection thread can be added, so the
+        # second pass joins every one of them (a connection thread still running after stop()
+        # returned could read, record and acknowledge a batch meant for the next receiver).
+        accept, *_ = self._threads or [None]
+        if accept is not None:
+            accept.join(5)
         for thread in list(self._threads):
             thread.join(5)
         self._threads = []
