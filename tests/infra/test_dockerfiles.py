@@ -221,6 +221,8 @@ def test_jupyterlab_settings_are_shipped_in_the_image() -> None:
     )
     env = " ".join(" ".join(c.value) for c in instructions(PROJECT_DOCKERFILE, "ENV"))
     assert "UV_PROJECT_ENVIRONMENT /opt/venv" in env or "UV_PROJECT_ENVIRONMENT=/opt/venv" in env
+    # The containers may not write .pyc (PYTHONDONTWRITEBYTECODE): uv writes them at build time.
+    assert re.search(r"UV_COMPILE_BYTECODE[ =]1", env) and "PYTHONDONTWRITEBYTECODE" in env
 
 
 def test_project_image_default_command_is_the_model_service() -> None:

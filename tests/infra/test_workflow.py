@@ -152,6 +152,9 @@ def test_ci_installs_from_the_lock_only() -> None:
     assert install, "the install recipe"
     recipe = install.group(1)
     assert "sync --locked" in recipe and "pip install" not in recipe
+    # CI sets PYTHONDONTWRITEBYTECODE: without .pyc written at install every process compiled
+    # the scientific stack from source (the clean-clone suite ran twice as long as a warm one).
+    assert "--compile-bytecode" in recipe
     assert re.search(r"^install: \$\(STAMP\)$", makefile, flags=re.M)
     assert re.search(r"^lock:.*\n\t\$\(UV\) lock", makefile, flags=re.M)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
