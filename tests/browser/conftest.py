@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,3 +81,16 @@ def wait_for_jupyterlab(
         if time.monotonic() > deadline:
             pytest.fail(f"JupyterLab did not start in {timeout:.0f} s")
         time.sleep(0.5)
+
+
+def stop_jupyterlab(proc: Any) -> None:
+    """Stop a JupyterLab server started by a test: two SIGINTs (the first only asks to confirm),
+    then SIGKILL after 30 s."""
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -7,17 +7,15 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import wait_for_jupyterlab
+from tests.browser.conftest import stop_jupyterlab, wait_for_jupyterlab
 from tests.conftest import ROOT, free_port
 from workshop.config import Settings
 
@@ -84,14 +82,7 @@ def jupyterlab(trained_settings: Settings, tmp_path: Path) -> Iterator[tuple[str
 
         # notebook 02 runs `workshop up`, whose service outlives the kernel by design
         lifecycle.service_down(get_settings(home=trained_settings.home))
-        proc.send_signal(signal.SIGINT)  # jupyter asks to confirm on the first SIGINT
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_jupyterlab(proc)
         log.close()
 
 

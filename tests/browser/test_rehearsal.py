@@ -18,7 +18,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ import httpx
 import nbformat
 import pytest
 
-from tests.browser.conftest import wait_for_jupyterlab
+from tests.browser.conftest import stop_jupyterlab, wait_for_jupyterlab
 from tests.conftest import free_port
 from workshop import runner
 
@@ -132,14 +131,7 @@ def participant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     finally:
         lifecycle.service_down(settings)
         stack.embedded_down(settings)
-        proc.send_signal(signal.SIGINT)  # jupyter asks to confirm on the first SIGINT
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_jupyterlab(proc)
         log.close()
 
 

@@ -82,14 +82,13 @@ def parse_channel(value: str | None) -> str:
     :data:`HTTP_CHANNELS`, as the OpenAPI schema says (no case folding, no spaces)."""
     if value is None:
         return "http"
-    channel = value
-    if channel not in HTTP_CHANNELS:
+    if value not in HTTP_CHANNELS:
         raise InvalidInputError(
             f"Cabeçalho {CHANNEL_HEADER} inválido: “{_shown(value)}” — use "
             + " ou ".join(HTTP_CHANNELS)
             + " (ou omita o cabeçalho)."
         )
-    return channel
+    return value
 
 
 # --------------------------------------------------------------------------- model + events
