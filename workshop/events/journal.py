@@ -24,11 +24,11 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from workshop.events.schema import Document
+from workshop.events.schema import Document, line_key
 
 SEGMENT_PREFIX = "seg-"
 SEGMENT_SUFFIX = ".jsonl"
@@ -216,6 +216,28 @@ class JournalDir:
         """
         docs: list[Document] = []
         bad: list[tuple[str, str]] = []
+        return docs, bad, self._read(start, limit, end, _parse_line, docs, bad)
+
+    def read_lines(
+        self, start: Position, limit: int, end: Position | None = None
+    ) -> tuple[list[bytes], list[tuple[str, str]], Position]:
+        """:meth:`read_batch` without decoding: the event lines as written (newline included),
+        for a transport that sends them as they are (``send_lines``). A line is kept when
+        :func:`~workshop.events.schema.line_key` recognises it or, failing that, when it parses
+        as an event; the others come back apart, as in :meth:`read_batch`."""
+        lines: list[bytes] = []
+        bad: list[tuple[str, str]] = []
+        return lines, bad, self._read(start, limit, end, _keep_line, lines, bad)
+
+    def _read(
+        self,
+        start: Position,
+        limit: int,
+        end: Position | None,
+        take: Callable[[bytes, list[Any], list[tuple[str, str]]], None],
+        docs: list[Any],
+        bad: list[tuple[str, str]],
+    ) -> Position:
         seq, offset = start
         while len(docs) + len(bad) < limit:
             stop = end.offset if end is not None and seq == end.seq else None
@@ -238,16 +260,16 @@ class JournalDir:
                     if not line:
                         break
                     offset += len(line)  # a torn last line (crash mid-write) comes back as bad
-                    _parse_line(line, docs, bad)
+                    take(line, docs, bad)
                 else:
-                    return docs, bad, Position(seq, offset)
+                    return Position(seq, offset)
             if stop is not None:
                 break
             later = [s for s in self.segments() if s > seq]
             if not later:
                 break
             seq, offset = later[0], 0
-        return docs, bad, Position(seq, offset)
+        return Position(seq, offset)
 
     def backlog(self) -> tuple[int, int]:
         """Events and bytes not yet delivered (from the cursor on), counted in blocks."""
@@ -287,6 +309,16 @@ def _parse_line(line: bytes, docs: list[Document], bad: list[tuple[str, str]]) -
         docs.append(doc)
     else:
         bad.append((text[:2000], "linha do diário não é um evento"))
+
+
+def _keep_line(line: bytes, lines: list[bytes], bad: list[tuple[str, str]]) -> None:
+    if line_key(line) is not None:  # our own complete line: no need to parse it here
+        lines.append(line)
+        return
+    parsed: list[Document] = []
+    _parse_line(line, parsed, bad)
+    if parsed:
+        lines.append(line if line.endswith(b"\n") else line + b"\n")
 
 
 def _count_lines(path: Path, offset: int) -> int:

@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import logging
 import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from workshop.config import Settings, get_settings
 from workshop.events.journal import DEFAULT_FSYNC_INTERVAL_S, Journal, JournalDir, Position
-from workshop.events.schema import Document, PredictionEvent, _as_document
+from workshop.events.schema import Document, PredictionEvent, _as_document, encode_line
 from workshop.events.spool import Spool, ship_journal
 from workshop.events.transports import SendResult, Transport, make_transport
+from workshop.events.transports.base import LineTransport
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,10 @@ class EventLogger:
         self._own_done = 0  # journal lines dealt with (delivered, refused or unreadable)
         self._spooled_upto = 0  # journal lines before this one waited through a failed send
         self._position = Position(1, 0)  # delivered up to here in our own journal
-        self._batch: list[Document] | None = None
+        # A transport with send_lines gets the journal's lines as written (no parse, no
+        # re-serialisation in this process, whose GIL the requests share).
+        self._raw = callable(getattr(transport, "send_lines", None))
+        self._batch: list[Any] | None = None  # lines (self._raw) or documents
         self._batch_lines = 0
         self._batch_end = self._position
         self._batch_failed = False
@@ -136,7 +139,7 @@ class EventLogger:
             except Exception as exc:
                 self._reject_now(repr(event), f"evento inválido: {exc!r}")
                 return
-            data = (json.dumps(doc, ensure_ascii=False, default=str) + "\n").encode()
+            data = encode_line(doc)
             try:
                 written = not self._closed and self.journal.append(data)
             except OSError:
@@ -362,9 +365,8 @@ class EventLogger:
 
     def _step_own(self) -> bool:
         if self._batch is None:
-            docs, bad, end = self.journal.read_batch(
-                self._position, self.batch_size, self.journal.end()
-            )
+            read = self.journal.read_lines if self._raw else self.journal.read_batch
+            docs, bad, end = read(self._position, self.batch_size, self.journal.end())
             if bad:
                 with contextlib.suppress(OSError):
                     self.spool.reject(bad)
@@ -399,11 +401,16 @@ class EventLogger:
         # a full batch: more is probably waiting, go on; otherwise let the next one form
         return self._batch_lines >= self.batch_size
 
-    def _send(self, docs: list[Document]) -> SendResult:
+    def _send(self, docs: list[Any]) -> SendResult:
+        """One batch of our own journal: its lines as they are when the transport takes lines
+        (``send_lines``), documents otherwise."""
         if not docs:
             return SendResult()
         try:
-            result = self.transport.send(docs)
+            if self._raw:
+                result = cast(LineTransport, self.transport).send_lines(docs)
+            else:
+                result = self.transport.send(docs)
         except Exception as exc:  # a transport bug must not kill the worker
             result = SendResult(retry=list(docs), error=f"{type(exc).__name__}: {exc}")
         if result.error or result.retry:

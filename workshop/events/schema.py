@@ -8,6 +8,7 @@ Elasticsearch, Fluentd and the spool receive, with ``_id = prediction_id`` and t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 import uuid
@@ -181,6 +182,30 @@ def index_name(ts: dt.datetime | str, prefix: str = "model") -> str:
             return f"{prefix}-{match[1]}.{match[2]}.{match[3]}"
         ts = dt.datetime.fromisoformat(ts)
     return f"{prefix}-{_utc(ts):%Y.%m.%d}"
+
+
+def encode_line(doc: Mapping[str, Any]) -> bytes:
+    """A document as one journal / NDJSON line: the JSON text (UTF-8, not ASCII-escaped) and a
+    newline. :func:`line_key` reads ``@timestamp`` and ``prediction_id`` back from its start."""
+    return (json.dumps(doc, ensure_ascii=False, default=str) + "\n").encode()
+
+
+# The start of a line written by encode_line for a document of to_document()/event_document():
+# "@timestamp" first in our own "...Z" format, "prediction_id" second, a UUID.
+_LINE_KEY = re.compile(
+    rb'\{"@timestamp": "(\d{4})-(\d{2})-(\d{2})T[0-9:.]*Z", '
+    rb'"prediction_id": "([0-9a-fA-F-]{36})"'
+)
+
+
+def line_key(line: bytes) -> tuple[str, str] | None:
+    """``(YYYY.MM.DD, prediction_id)`` of a complete line written by :func:`encode_line`, read
+    from its first bytes without parsing the JSON (the bulk transport's hot path); ``None`` for
+    any other line (the caller parses it)."""
+    match = _LINE_KEY.match(line)
+    if match is None or not line.endswith(b"}\n"):
+        return None
+    return f"{match[1].decode()}.{match[2].decode()}.{match[3].decode()}", match[4].decode()
 
 
 def _timestamp_ns(doc: Mapping[str, Any]) -> int:

@@ -21,6 +21,7 @@ from workshop import events as ev
 from workshop import stack
 from workshop.config import Settings, get_settings
 from workshop.dataset import CATALOGUE
+from workshop.events.schema import encode_line
 
 
 def make_event(i: int = 0, **overrides: Any) -> ev.PredictionEvent:
@@ -90,6 +91,37 @@ def test_resending_overwrites_instead_of_duplicating(
     logger.close()
     ids = [e.prediction_id for e in emitted]
     assert count_ids(es, ids) == (20, 20)
+
+
+def test_send_lines_indexes_the_journal_lines_and_says_what_it_refused(
+    stack_env: dict[str, str], es: Any
+) -> None:
+    """The logger's hot path: journal lines as they are, each with only its action line added."""
+    ours = [make_event(i) for i in range(3)]
+    by_hand = make_event(3).to_document()
+    reordered = {k: by_hand[k] for k in reversed(list(by_hand))}  # not encode_line's key order
+    wrong_type = {**make_event(4).to_document(), "prediction": "muito"}
+    lines = [encode_line(e.to_document()) for e in ours]
+    lines += [(json.dumps(reordered) + "\n").encode(), encode_line(wrong_type)]
+    lines += [b'{"@timestamp": "2025-06-01T00:00:00Z"}\n']  # no prediction_id: no _id to give
+    result = ev.ElasticsearchTransport(get_settings()).send_lines(lines)
+    assert result.delivered == 4 and not result.retry and result.error is None
+    reasons = dict(result.rejected)
+    assert len(reasons) == 2
+    assert "mapper_parsing_exception" in reasons[lines[4].decode().rstrip("\n")]
+    assert "sem @timestamp ou id" in reasons[lines[5].decode().rstrip("\n")]
+    for event in ours:
+        stored = es.get(index=ev.index_name(event.timestamp), id=event.prediction_id)["_source"]
+        assert stored == event.to_document()  # the same document the parsing path sends
+    index = ev.index_name(by_hand["@timestamp"])
+    assert es.get(index=index, id=by_hand["prediction_id"])["_source"] == reordered
+
+
+def test_send_lines_to_an_engine_that_is_down_gives_every_line_back(tmp_path: Path) -> None:
+    settings = get_settings(es_url=f"http://127.0.0.1:{free_port()}", home=tmp_path / "home")
+    lines = [encode_line(make_event(i).to_document()) for i in range(5)]
+    result = ev.ElasticsearchTransport(settings, request_timeout=2).send_lines(lines)
+    assert result.delivered == 0 and result.retry == lines and result.error
 
 
 @pytest.fixture

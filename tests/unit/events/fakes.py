@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -59,3 +60,21 @@ class FakeTransport:
     def ids(self) -> Counter[str]:
         with self.lock:
             return Counter(d["prediction_id"] for d in self.delivered)
+
+
+class FakeLineTransport(FakeTransport):
+    """A :class:`FakeTransport` that also takes the journal's lines (``send_lines``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[bytes] = []
+
+    def send_lines(self, lines: list[bytes]) -> ev.SendResult:
+        self.gate.wait()
+        with self.lock:
+            self.calls += 1
+            if not self.up:
+                return ev.SendResult(retry=list(lines), error="ConnectionError: down")
+            self.lines.extend(lines)
+            self.delivered.extend(json.loads(line) for line in lines)
+            return ev.SendResult(delivered=len(lines))

@@ -17,6 +17,8 @@ import pytest
 from tests.conftest import ROOT
 from tests.unit.events.fakes import FakeTransport, make_event
 from workshop import events as ev
+from workshop.events.journal import Position
+from workshop.events.schema import encode_line
 
 EMITTER = textwrap.dedent(
     """
@@ -136,3 +138,24 @@ def test_segments_rotate_and_delivered_ones_are_deleted(tmp_path: Path) -> None:
     assert max(transport.ids().values()) == 1
     logger.close()
     assert not list(tmp_path.glob("journal-*")), "a delivered journal is removed at close"
+
+
+def test_read_lines_returns_the_lines_as_written_and_sets_bad_ones_apart(tmp_path: Path) -> None:
+    journal = ev.EventLogger(FakeTransport(), tmp_path / "spool", linger=60).journal
+    ours = [make_event() for _ in range(3)]
+    other_order = {"prediction_id": make_event().prediction_id, "@timestamp": "2025-01-01T00:00Z"}
+    written = [encode_line(ours[0].to_document()), (json.dumps(other_order) + "\n").encode()]
+    written += [b"{not json\n", b'{"no_id": 1}\n', encode_line(ours[1].to_document())]
+    for data in written:
+        assert journal.append(data)
+    lines, bad, end = journal.read_lines(Position(1, 0), 10, journal.end())
+    assert lines == [written[0], written[1], written[4]]  # byte for byte, newline included
+    assert [reason for _, reason in bad] == [
+        "linha corrompida no diário de eventos",
+        "linha do diário não é um evento",
+    ]
+    docs, bad_again, end_again = journal.read_batch(Position(1, 0), 10, journal.end())
+    assert [json.loads(x) for x in lines] == docs  # the same events as the parsing reader
+    assert bad_again == bad and end_again == end
+    few, _, middle = journal.read_lines(Position(1, 0), 2, journal.end())
+    assert few == lines[:2] and middle.offset == len(written[0]) + len(written[1])

@@ -6,8 +6,9 @@ import json
 import time
 from pathlib import Path
 
-from tests.unit.events.fakes import FakeTransport, make_event
+from tests.unit.events.fakes import FakeLineTransport, FakeTransport, make_event
 from workshop import events as ev
+from workshop.events.schema import encode_line
 
 
 def test_emit_flush_delivers_every_event_once(tmp_path: Path) -> None:
@@ -187,3 +188,22 @@ def test_next_start_replays_the_spool(tmp_path: Path) -> None:
     assert set(up.ids()) == {e.prediction_id for e in emitted}
     assert logger.stats()["replayed"] == 30
     logger.close()
+
+
+def test_a_transport_that_takes_lines_gets_the_journal_lines_untouched(tmp_path: Path) -> None:
+    transport = FakeLineTransport()
+    logger = ev.EventLogger(transport, tmp_path / "spool", batch_size=20, retry_min=0.05)
+    events = [make_event() for _ in range(30)]
+    for event in events[:10]:
+        logger.emit(event)
+    assert logger.flush(timeout=5)
+    transport.up = False  # a failed send keeps the lines and sends them again later
+    for event in events[10:]:
+        logger.emit(event)
+    assert not logger.flush(timeout=1)
+    transport.up = True
+    assert logger.flush(timeout=10)
+    logger.close()
+    assert transport.lines == [encode_line(e.to_document()) for e in events]  # once, in order
+    assert logger.stats()["sent"] + logger.stats()["replayed"] == 30
+    assert logger.stats()["spooled"] == 20

@@ -12,6 +12,7 @@ import pytest
 from tests.unit.events.fakes import FakeProduct, make_event
 from workshop import events as ev
 from workshop.errors import InvalidInputError
+from workshop.events.schema import encode_line, line_key
 
 
 def test_create_fills_id_and_utc_timestamp() -> None:
@@ -138,3 +139,33 @@ def test_iso_timestamps_match_strftime() -> None:
         dt.datetime(2026, 6, 1, 12, 0),  # naive = UTC
     ):
         assert _iso_utc(moment) == moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_line_key_reads_index_day_and_id_from_our_own_lines() -> None:
+    event = make_event(timestamp=dt.datetime(2025, 1, 10, 23, 59, 59, 999999, tzinfo=dt.UTC))
+    line = encode_line(event.to_document())
+    assert line.endswith(b"\n") and json.loads(line) == event.to_document()
+    assert line_key(line) == ("2025.01.10", event.prediction_id)
+    # the bulk transport builds the action line from these: the index must be index_name's
+    assert ev.index_name(event.timestamp) == "model-2025.01.10"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # another key order (a document written by hand): the caller parses it instead
+        json.dumps({"prediction_id": str(uuid.uuid4()), "@timestamp": "2025-01-10T00:00:00Z"}),
+        # compact separators, an offset instead of Z, an id that is not a UUID
+        '{"@timestamp":"2025-01-10T00:00:00.000000Z","prediction_id":"' + str(uuid.uuid4()) + '"}',
+        '{"@timestamp": "2025-01-10T00:00:00+00:00", "prediction_id": "' + str(uuid.uuid4()) + '"}',
+        '{"@timestamp": "2025-01-10T00:00:00.000000Z", "prediction_id": "x\\"y"}',
+    ],
+)
+def test_line_key_leaves_any_other_line_to_the_parser(line: str) -> None:
+    assert line_key((line + "\n").encode()) is None
+
+
+def test_line_key_refuses_a_torn_line() -> None:
+    line = encode_line(make_event().to_document())
+    assert line_key(line[:-1]) is None  # no newline: a crash mid-write
+    assert line_key(line[:60]) is None  # cut inside the document

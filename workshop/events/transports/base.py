@@ -10,11 +10,14 @@ from workshop.events.schema import Document
 
 @dataclass
 class SendResult:
-    """What one transport call did with a batch of documents."""
+    """What one transport call did with a batch: documents (``send``) or lines (``send_lines``).
+
+    ``retry`` and ``rejected`` hold what the call was given (documents, or lines as bytes and,
+    for ``rejected``, as text)."""
 
     delivered: int = 0
-    retry: list[Document] = field(default_factory=list)  # not delivered: spool, send again later
-    rejected: list[tuple[Document, str]] = field(default_factory=list)  # refused for good
+    retry: list[Any] = field(default_factory=list)  # not delivered: spool, send again later
+    rejected: list[tuple[Any, str]] = field(default_factory=list)  # refused for good
     error: str | None = None  # the transport itself failed (down, timeout, …)
 
 
@@ -24,6 +27,12 @@ class Transport(Protocol):
     def send(self, docs: list[Document]) -> SendResult: ...
 
     def close(self) -> None: ...
+
+
+class LineTransport(Transport, Protocol):
+    """A transport that also takes the journal's lines as they are (no parse on the way)."""
+
+    def send_lines(self, lines: list[bytes]) -> SendResult: ...
 
 
 def _describe(exc: BaseException) -> str:

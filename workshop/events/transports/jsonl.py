@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from workshop.config import Settings, get_settings
 from workshop.events.schema import Document
@@ -22,15 +23,25 @@ class JsonlTransport:
 
     def send(self, docs: list[Document]) -> SendResult:
         try:
+            data = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs).encode()
+        except (TypeError, ValueError) as exc:
+            return SendResult(retry=list(docs), error=f"{type(exc).__name__}: {exc}")
+        return self._append(data, docs)
+
+    def send_lines(self, lines: list[bytes]) -> SendResult:
+        """The journal's lines as they are (each one already a JSON document and a newline)."""
+        return self._append(b"".join(lines), lines)
+
+    def _append(self, data: bytes, batch: list[Any]) -> SendResult:
+        try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            data = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs)
-            with open(self.path, "a", encoding="utf-8") as fh:
+            with open(self.path, "ab") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-        except (OSError, TypeError, ValueError) as exc:
-            return SendResult(retry=list(docs), error=f"{type(exc).__name__}: {exc}")
-        return SendResult(delivered=len(docs))
+        except OSError as exc:
+            return SendResult(retry=list(batch), error=f"{type(exc).__name__}: {exc}")
+        return SendResult(delivered=len(batch))
 
     def close(self) -> None:
         return None
