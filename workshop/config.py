@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     # fsynced (what a machine crash can lose), and when /health calls the logger degraded.
     event_journal_max_mb: int = Field(default=256, ge=1, le=1 << 20)
     event_fsync_interval_ms: int = Field(default=100, ge=1, le=60_000)
-    event_health_queue: int = Field(default=1000, ge=1)
+    event_health_queue: int = Field(default=5000, ge=1)  # above a forming batch (FULL_BATCH)
     event_health_stale_s: float = Field(default=5.0, gt=0)
     index_prefix: str = "model"
     # "auto" probes the server; "embedded" / "elasticsearch" force the client flavour.

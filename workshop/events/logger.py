@@ -31,10 +31,16 @@ from workshop.events.transports.base import LineTransport
 
 log = logging.getLogger(__name__)
 
-# How long the worker lets a batch form when it is idle (see EventLogger._run). 250 ms:
-# benchmarks/service.py gave logging_overhead_ratio 1.04-1.09 (50 ms: 1.09-1.13); events still
-# leave the process well within Fluentd's own 1 s flush interval.
-DEFAULT_LINGER_S = 0.25
+# How the worker lets a batch form (EventLogger._batch_ready). It looks every DEFAULT_LINGER_S; it
+# sends when traffic paused since its last look (a notebook's burst is out ~0.1-0.2 s after its last
+# event), when FULL_BATCH events wait, or when the oldest has waited MAX_LINGER_S (steady traffic:
+# within Fluentd's own 1 s flush interval, infra/fluentd/fluent.conf). Why 1,000: the embedded
+# engine indexes a _bulk of 1,000 items or more for about half the CPU per document (osmem-server
+# 0.1.6, GOMAXPROCS=1, 11-field events: ~245 µs against ~450 µs at 250-999 items, measured with
+# one bulk after another); one bulk per request instead cost +25 % p50.
+DEFAULT_LINGER_S = 0.1
+DEFAULT_MAX_LINGER_S = 1.0
+FULL_BATCH = 1_000
 DEFAULT_MAX_BYTES = 256 << 20
 ORPHAN_SCAN_S = 5.0  # how often a running logger looks for journals of ended processes
 OVERFLOW_MEMORY_S = 60.0  # /health stays degraded this long after the last overflowed event
@@ -54,18 +60,23 @@ class EventLogger:
         transport: Transport,
         spool_dir: Path,
         *,
-        queue_size: int = 1_000,
-        batch_size: int = 500,
+        queue_size: int = 5_000,
+        batch_size: int = 2 * FULL_BATCH,
         retry_min: float = 0.5,
         retry_max: float = 5.0,
         replay_on_start: bool = True,
         linger: float = DEFAULT_LINGER_S,
+        max_linger: float = DEFAULT_MAX_LINGER_S,
         max_bytes: int = DEFAULT_MAX_BYTES,
         fsync_interval: float = DEFAULT_FSYNC_INTERVAL_S,
         stale_after: float = 5.0,
     ) -> None:
         self.transport = transport
         self.linger = linger
+        self.max_linger = max_linger
+        self.full_batch = min(FULL_BATCH, batch_size)
+        self._seen_written = 0  # journal lines written when the worker last saw a change
+        self._seen_at = 0.0
         self.batch_size = batch_size
         self.retry_min = retry_min
         self.retry_max = retry_max
@@ -346,25 +357,41 @@ class EventLogger:
                 backing_off = waiting and self._degraded and now < self._next_attempt
                 if backing_off and not self._hurry.wait(min(self._next_attempt - now, 0.25)):
                     continue  # back-off; flush()/close() cut it short
-                if self._hurry.is_set():
+                hurry = self._hurry.is_set()
+                if hurry:
                     self._hurry.clear()
                     if not self._stop.is_set():
                         self._next_attempt = 0.0
-                worked = self._step_own() if waiting else False
+                worked = self._step_own(hurry or self._stop.is_set()) if waiting else False
                 if not worked and self._orphans and not self._stop.is_set():
                     worked = self._step_orphan()
                 with self._cond:
                     self._cond.notify_all()
                 if not worked:
-                    # Idle or just lingering: let a batch form. The worker sleeps instead of
-                    # being woken per event, so emit() wakes nobody (+25 % p50 otherwise).
+                    # Idle or letting a batch form. The worker sleeps instead of being woken
+                    # per event, so emit() wakes nobody (+25 % p50 otherwise).
                     self._hurry.wait(self.linger)
             except Exception:  # pragma: no cover - a bug must not stop the shipping for good
                 log.exception("Erro inesperado na thread de envio de eventos")
                 self._stop.wait(1.0)
 
-    def _step_own(self) -> bool:
+    def _batch_ready(self, hurry: bool) -> bool:
+        """Whether a new batch goes now, or waits for more events (see DEFAULT_LINGER_S)."""
+        now = time.monotonic()
+        written = self.journal.written
+        # a pause: nothing new over a whole look (not just since a batch sent a moment ago)
+        paused = written == self._seen_written and now - self._seen_at >= self.linger * 0.9
+        if written != self._seen_written or paused:
+            self._seen_written, self._seen_at = written, now
+        if hurry or paused or self._own_backlog() >= self.full_batch:
+            return True
+        behind = self._behind_since
+        return behind is not None and now - behind >= self.max_linger
+
+    def _step_own(self, hurry: bool = False) -> bool:
         if self._batch is None:
+            if not self._batch_ready(hurry):
+                return False
             read = self.journal.read_lines if self._raw else self.journal.read_batch
             docs, bad, end = read(self._position, self.batch_size, self.journal.end())
             if bad:

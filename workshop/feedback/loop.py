@@ -149,7 +149,7 @@ def ensure_baseline(
     ).version
 
 
-# How often the waits below look again: the service ships a batch every linger (0.25 s); a
+# How often the waits below look again: the service ships a burst ~0.1-0.2 s after its last event; a
 # half-second poll added up to a quarter second on average to each wait (issue 15).
 WAIT_POLL_S = 0.1
 

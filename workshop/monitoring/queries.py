@@ -253,7 +253,7 @@ def wait_for_events(
         found = count_events(window, es=client, filters=filters)
         if found >= expected or time.monotonic() > deadline:
             break
-        time.sleep(0.1)  # the service ships every linger (0.25 s)
+        time.sleep(0.1)  # the service ships a burst ~0.1-0.2 s after its last event
     if found < expected:
         raise StackError(
             f"Só {found} de {expected} eventos chegaram ao Elasticsearch em {timeout:.0f} s. "

@@ -40,6 +40,7 @@ class FakeTransport:
     def __init__(self) -> None:
         self.up = True
         self.delivered: list[dict[str, Any]] = []
+        self.batches: list[list[dict[str, Any]]] = []  # each delivered call's documents
         self.calls = 0
         self.gate = threading.Event()
         self.gate.set()
@@ -52,6 +53,7 @@ class FakeTransport:
             if not self.up:
                 return ev.SendResult(retry=list(docs), error="ConnectionError: down")
             self.delivered.extend(docs)
+            self.batches.append(list(docs))
             return ev.SendResult(delivered=len(docs))
 
     def close(self) -> None:

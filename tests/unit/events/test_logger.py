@@ -60,6 +60,35 @@ def test_steady_trickle_is_sent_in_batches_after_the_linger(tmp_path: Path) -> N
         logger.close()
 
 
+def _wait_delivered(transport: FakeTransport, n: int, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while sum(transport.ids().values()) < n and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def test_steady_traffic_waits_for_a_full_batch_a_pause_sends_at_once(tmp_path: Path) -> None:
+    """Under steady traffic a batch goes when it is full (or after max_linger); when traffic
+    pauses, what waits goes at the next look, without waiting for the batch to fill."""
+    transport = FakeTransport()
+    logger = ev.EventLogger(
+        transport, tmp_path / "spool", linger=0.05, max_linger=60.0, batch_size=100
+    )
+    try:
+        assert logger.full_batch == 100
+        burst = [make_event() for _ in range(230)]
+        for i, event in enumerate(burst):
+            logger.emit(event)
+            if i % 10 == 9:
+                time.sleep(0.004)  # steady: never a whole look (50 ms) without an event
+        _wait_delivered(transport, 230)
+        assert sum(transport.ids().values()) == 230  # the last 30 went when traffic paused
+        sizes = [len(batch) for batch in transport.batches]
+        assert sizes[:2] == [100, 100], sizes  # full batches while the traffic went on
+        assert sum(sizes) == 230
+    finally:
+        logger.close()
+
+
 def test_flush_does_not_wait_for_the_linger(tmp_path: Path) -> None:
     transport = FakeTransport()
     logger = ev.EventLogger(transport, tmp_path / "spool", linger=30.0)
