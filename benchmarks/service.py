@@ -28,6 +28,7 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -98,6 +99,40 @@ def _bodies() -> list[bytes]:
     ]
 
 
+def _request(host: str, port: int, path: str, body: bytes) -> bytes:
+    """One ``POST`` with a keep-alive connection, as bytes ready for ``sendall``."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _read_response(sock: socket.socket, pending: bytes) -> tuple[int, bytes, bytes]:
+    """(status, body, bytes already read of the next response) of one HTTP/1.1 response with
+    a ``Content-Length`` (what uvicorn sends for these JSON answers)."""
+    buf = pending
+    while (end := buf.find(b"\r\n\r\n")) < 0:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        buf += chunk
+    head = buf[:end].decode("latin-1")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+    start = end + 4
+    while len(buf) < start + length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        buf += chunk
+    return status, buf[start : start + length], buf[start + length :]
+
+
 def _worker(
     host: str,
     port: int,
@@ -109,21 +144,24 @@ def _worker(
     errors: list[str],
     barrier: threading.Barrier,
 ) -> None:
-    conn = http.client.HTTPConnection(host, port, timeout=30)
-    headers = {"Content-Type": "application/json"}
+    """One keep-alive connection, requests one after another: a raw-socket client, so the load
+    generator costs little of the two cores it shares with the service and the engine
+    (``http.client`` took ~0.15-0.2 ms of CPU a request, ~40 % of what the service took)."""
+    requests = [_request(host, port, path, b) for b in bodies]
+    sock = socket.create_connection((host, port), timeout=30)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    pending = b""
     try:
         barrier.wait()
         for i in range(count):
-            body = bodies[(offset + i) % len(bodies)]
             t0 = time.perf_counter()
-            conn.request("POST", path, body=body, headers=headers)
-            resp = conn.getresponse()
-            payload = resp.read()
+            sock.sendall(requests[(offset + i) % len(requests)])
+            status, payload, pending = _read_response(sock, pending)
             out.append((time.perf_counter() - t0) * 1000)
-            if resp.status != 200:
-                errors.append(f"{resp.status} {payload[:200]!r}")
+            if status != 200:
+                errors.append(f"{status} {payload[:200]!r}")
     finally:
-        conn.close()
+        sock.close()
 
 
 def measure(

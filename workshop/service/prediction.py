@@ -249,9 +249,9 @@ class PredictionService:
             _single_openmp_thread()
         result = predictor.predict(question.date, question.product.item_nbr, question.onpromotion)
         if self.log_events:
-            from workshop.events.schema import event_document
+            from workshop.events.schema import event_line
 
-            doc = event_document(
+            prediction_id, line = event_line(
                 prediction=float(result.prediction),
                 model_version=result.model_version,
                 channel=channel,
@@ -260,8 +260,7 @@ class PredictionService:
                 onpromotion=question.onpromotion,
                 latency_ms=result.latency_ms,
             )
-            self.logger.emit(doc)
-            prediction_id = doc["prediction_id"]
+            self.logger.emit_line(line)
         else:
             prediction_id = str(uuid.uuid4())
         return {

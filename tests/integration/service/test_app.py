@@ -9,6 +9,7 @@ version) is in ``test_service_process.py``.
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 import time
@@ -23,6 +24,7 @@ from workshop import service
 from workshop.config import Settings, get_settings
 from workshop.dataset import CATALOGUE
 from workshop.events import EventLogger, PredictionEvent
+from workshop.events.schema import encode_line
 
 OK_BODY = {"date": "2026-01-15", "item_nbr": CATALOGUE[0].item_nbr, "onpromotion": False}
 JSON = {"content-type": "application/json"}
@@ -41,6 +43,11 @@ class SpyLogger:
         assert PredictionEvent.from_document(doc).to_document() == doc  # the schema, exactly
         self.events.append(doc)
         self.inner.emit(event)
+
+    def emit_line(self, line: bytes) -> None:  # what the service calls: one encoded line
+        doc = json.loads(line)
+        assert encode_line(doc) == line  # exactly what emit() would have written
+        self.emit(doc)
 
     def stats(self) -> dict[str, Any]:
         return self.inner.stats()

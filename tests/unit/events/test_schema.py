@@ -169,3 +169,34 @@ def test_line_key_refuses_a_torn_line() -> None:
     line = encode_line(make_event().to_document())
     assert line_key(line[:-1]) is None  # no newline: a crash mid-write
     assert line_key(line[:60]) is None  # cut inside the document
+
+
+def test_event_line_is_byte_for_byte_the_encoded_document() -> None:
+    """The service's hot path writes the line from the values: the same bytes as encode_line of
+    event_document, for every catalogue product, odd floats and both flags."""
+    from workshop.dataset import CATALOGUE
+    from workshop.events.schema import event_document, event_line
+
+    days = [dt.date(2024, 1, 1), dt.date(2026, 2, 28), dt.date(2028, 12, 31)]
+    values = [0.0, 1e-07, 12.345678901234567, 3.0e12, 2.5]
+    for i, product in enumerate(CATALOGUE):
+        for j, value in enumerate(values):
+            kwargs: dict[str, Any] = {
+                "prediction": value,
+                "model_version": ["v1", "v12", 'v"3'][j % 3],
+                "channel": ["http", "simulator", "widget", "batch"][i % 4],
+                "day": days[(i + j) % 3],
+                "product": product,
+                "onpromotion": (i + j) % 2 == 0,
+                "latency_ms": values[-1 - j],
+            }
+            prediction_id, line = event_line(**kwargs)
+            expected = event_document(**kwargs)
+            written = json.loads(line)
+            expected |= {"@timestamp": written["@timestamp"], "prediction_id": prediction_id}
+            assert line == encode_line(expected)
+            assert line_key(line) == (written["@timestamp"][:10].replace("-", "."), prediction_id)
+    with pytest.raises(InvalidInputError):  # what event_document refuses, event_line refuses
+        event_line(**{**kwargs, "prediction": float("nan")})
+    _, odd = event_line(**{**kwargs, "prediction": 3, "onpromotion": 1})  # validated, then coerced
+    assert json.loads(odd)["prediction"] == 3.0 and json.loads(odd)["onpromotion"] is True
