@@ -41,6 +41,19 @@ def test_setup_right_after_embedded_up_says_nothing_changed(stack_env) -> None:
     assert "atualizado" not in proc.stdout and "updated" not in proc.stdout
 
 
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc (Linux)")
+def test_the_embedded_engine_runs_one_go_core_at_a_lower_priority(stack_env) -> None:
+    """Background work next to the kernel and the service (stack.ENGINE_NICE, _engine_env)."""
+    import os
+
+    record = stack.read_record(get_settings())
+    assert record is not None
+    environ = Path(f"/proc/{record.pid}/environ").read_bytes().split(b"\0")
+    expected = os.environ.get("GOMAXPROCS", "1").encode()  # a GOMAXPROCS set by hand wins
+    assert b"GOMAXPROCS=" + expected in environ
+    assert os.getpriority(os.PRIO_PROCESS, record.pid) == stack.ENGINE_NICE
+
+
 def test_connect_to_a_real_elasticsearch_url_uses_the_default_node(monkeypatch) -> None:
     monkeypatch.setenv("WORKSHOP_ES_ENGINE", "elasticsearch")
     client = stack.connect(url="http://127.0.0.1:9")
