@@ -23,7 +23,7 @@ indexing of its last batch outside every measurement.
 The load comes from a raw-socket HTTP/1.1 client (pre-encoded requests, keep-alive, one thread
 per connection): it shares the two cores with the service and the engine, and ``http.client``
 took ~0.15-0.2 ms of CPU per request, ~40 % of what the service itself took; the raw client takes
-~0.04-0.06 ms (``client_cpu_us_*`` in the output).
+~0.05-0.08 ms (``client_cpu_us_*`` in the output).
 
 It prints ONE JSON object. ``logging_overhead_ratio`` = p50 logging / p50 no logging at
 concurrency 1 (target ≤ 1.10); ``throughput_ratio_c16`` = requests/s without logging / requests/s

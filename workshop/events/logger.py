@@ -33,12 +33,13 @@ from workshop.events.transports.base import LineTransport
 log = logging.getLogger(__name__)
 
 # How the worker lets a batch form (EventLogger._batch_ready). It looks every DEFAULT_LINGER_S; it
-# sends when traffic paused since its last look (a notebook's burst is out ~0.1-0.2 s after its last
-# event), when FULL_BATCH events wait, or when the oldest has waited MAX_LINGER_S (steady traffic:
-# within Fluentd's own 1 s flush interval, infra/fluentd/fluent.conf). Why 1,000: the embedded
-# engine indexes a _bulk of 1,000 items or more for about half the CPU per document (osmem-server
-# 0.1.6, GOMAXPROCS=1, 11-field events: ~245 µs against ~450 µs at 250-999 items, measured with
-# one bulk after another); one bulk per request instead cost +25 % p50.
+# sends when traffic paused since its last look (a notebook's burst is out ~0.1-0.2 s after its
+# last event), when FULL_BATCH events wait, or when the batch has been forming
+# DEFAULT_MAX_LINGER_S (steady traffic: Fluentd's own 1 s flush interval,
+# infra/fluentd/fluent.conf). Why 1,000: the embedded engine indexes a _bulk of 1,000 items or
+# more for about half the CPU per document (osmem-server 0.1.6, GOMAXPROCS=1, 11-field events:
+# ~245 µs against ~450 µs at 250-999 items, measured with one bulk after another); one bulk per
+# request instead cost +25 % p50.
 DEFAULT_LINGER_S = 0.1
 DEFAULT_MAX_LINGER_S = 1.0
 FULL_BATCH = 1_000

@@ -42,6 +42,7 @@ class ElasticsearchTransport:
         self.index_prefix = index_prefix or self._settings.index_prefix
         self._request_timeout = request_timeout
         self._client: Any = None
+        self._index_json: dict[str, str] = {}  # YYYY.MM.DD -> '"model-YYYY.MM.DD"'
 
     def _connect(self) -> Any:
         if self._client is None:
@@ -169,8 +170,10 @@ class ElasticsearchTransport:
         key = line_key(line)
         if key is not None:
             day, doc_id = key  # a UUID: nothing to escape
-            index = f"{self.index_prefix}-{day}"
-            return f'{{"index":{{"_index":{json.dumps(index)},"_id":"{doc_id}"}}}}\n'.encode()
+            index = self._index_json.get(day)
+            if index is None:  # one JSON-encoded index name per day, not one per event
+                index = self._index_json.setdefault(day, json.dumps(f"{self.index_prefix}-{day}"))
+            return f'{{"index":{{"_index":{index},"_id":"{doc_id}"}}}}\n'.encode()
         try:  # a line in another shape (written by hand, another key order): parse it
             doc = json.loads(line)
             index = index_name(doc["@timestamp"], self.index_prefix)
