@@ -29,12 +29,28 @@ def lab(ctx: typer.Context, token_file: Path | None = TOKEN_FILE_OPTION) -> None
 
         token = lab_token(token_file, env)
         env["JUPYTER_TOKEN"] = token  # jupyter_server reads it; never on the command line
-        url = get_settings().jupyter_url.rstrip("/")
+        url = lab_url(get_settings().jupyter_url, ctx.args)
         typer.echo(f"Abra o JupyterLab: {url}/lab?token={token}", err=True)
         typer.echo(
             f"(o token fica em {token_file}; ele vale até você apagar esse arquivo)", err=True
         )
     os.execvpe(sys.executable, lab_command(ctx.args), env)
+
+
+def lab_url(base: str, extra: list[str]) -> str:
+    """``WORKSHOP_JUPYTER_URL`` with the port asked for in ``extra`` (``--port 8899``,
+    ``--port=8899``, ``--ServerApp.port=8899``), so the printed link opens this JupyterLab."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    port = None
+    for i, arg in enumerate(extra):
+        name, _, value = arg.partition("=")
+        if name in ("--port", "--ServerApp.port"):
+            port = value or (extra[i + 1] if i + 1 < len(extra) else None)
+    parts = urlsplit(base.rstrip("/"))
+    if port is None or not port.isdigit() or parts.hostname is None:
+        return base.rstrip("/")
+    return urlunsplit(parts._replace(netloc=f"{parts.hostname}:{port}"))
 
 
 def lab_environment(base: dict[str, str] | None = None) -> dict[str, str]:

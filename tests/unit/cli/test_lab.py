@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from workshop.cli.lab import lab_command, lab_environment
+from workshop.cli.lab import lab_command, lab_environment, lab_url
 from workshop.config import project_root
 from workshop.lifecycle import lab_token
 
@@ -73,3 +73,12 @@ def test_workshop_lab_prints_the_link_with_the_token(tmp_path: Path) -> None:
     assert f"Abra o JupyterLab: http://localhost:8888/lab?token={token}" in run.stderr
     assert str(token_file) in run.stderr
     assert run.stdout.strip()[0].isdigit()  # JupyterLab's version: it really ran
+
+
+def test_the_printed_link_follows_a_port_passed_to_jupyter_lab() -> None:
+    base = "http://localhost:8888/"
+    assert lab_url(base, []) == "http://localhost:8888"
+    assert lab_url(base, ["--no-browser", "--port", "8899"]) == "http://localhost:8899"
+    assert lab_url(base, ["--port=8899"]) == "http://localhost:8899"
+    assert lab_url(base, ["--ServerApp.port=9000", "--no-browser"]) == "http://localhost:9000"
+    assert lab_url(base, ["--port"]) == "http://localhost:8888"  # jupyter itself will complain
