@@ -31,10 +31,17 @@ def _pvalue(value: float | None) -> str:
     return formatting.p_value(value)
 
 
+def _share(count: int, total: int) -> str:
+    """``(75,0 %)``: the share as every other percentage of the kit (Babel's pt-BR percent)."""
+    from workshop import formatting
+
+    return f"({formatting.percent(count / total)})"
+
+
 def _counts_line(counts: dict[str, int], total: int) -> str:
     if not counts:
         return "—"
-    return " · ".join(f"{k} {_num(v, 0)} ({_num(100 * v / total, 1)}%)" for k, v in counts.items())
+    return " · ".join(f"{k} {_num(v, 0)} {_share(v, total)}" for k, v in counts.items())
 
 
 def format_report(data: dict[str, Any]) -> str:
@@ -52,7 +59,7 @@ def format_report(data: dict[str, Any]) -> str:
         ]
         width = max(len(p) for p in data["top_products"])
         lines += [
-            f"  {p:<{width}}  {_num(n, 0):>7}  ({_num(100 * n / total, 1)}%)"
+            f"  {p:<{width}}  {_num(n, 0):>7}  {_share(n, total)}"
             for p, n in data["top_products"].items()
         ]
         lat = data["latency_ms"]
