@@ -28,8 +28,8 @@ off waited for the events a logging window left behind: about a batch's wait whe
 keeps up, more if it fell behind during the window.
 
 The load comes from a raw-socket HTTP/1.1 client (pre-encoded requests, keep-alive, one thread
-per connection; ~0.05-0.08 ms of CPU per request, ``client_cpu_us_*``; ``http.client`` took
-~0.15-0.2 ms).
+driving every connection; ~0.05-0.08 ms of CPU per request, ``client_cpu_us_*``; ``http.client``
+took ~0.15-0.2 ms).
 
 It prints ONE JSON object. Each ratio is computed per round (``rounds_*``: the windows of a round
 are measured back to back) and the figure checked against its target is their median (the
@@ -182,11 +182,11 @@ def measure(
 
     One thread drives every connection (``selectors``), with pre-encoded requests and a
     Content-Length parser: the load generator shares the two cores with the service and the
-    engine, so it must cost little and wake up little. Sixteen blocking threads (the previous
-    client) woke sixteen times per round trip; with logging on, the engine busy on the other
+    engine, so it must cost little and wake up little. It replaced sixteen blocking threads,
+    which woke sixteen times per round trip: with logging on and the engine busy on the other
     core, the scheduler woke them on the service's core (perf ``sched_switch``: ~1,800
-    preemptions of the service's event loop a second, ~0 with logging off), so the client's
-    cost was charged to logging.
+    preemptions of the service's event loop a second, ~0 with logging off). The one thread
+    costs less CPU per request; it did not move ``throughput_ratio_c16`` measurably.
     """
     requests = [[_request(host, port, path, b) for b in bodies] for path in paths]
     answers = [path == "/api/predict" for path in paths]
