@@ -49,7 +49,8 @@ def short(value: float, max_decimals: int = 3) -> str:
 
 
 def percent(value: float, decimals: int = 1) -> str:
-    """``0.3`` → ``30,0 %`` (Babel's pt-BR percent, with its non-breaking space)."""
+    """``0.3`` → ``30,0 %`` (Babel's pt-BR percent: decimal comma, and the plain space the
+    pattern below writes before the sign)."""
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "") + " %"
     return format_percent(value, format=pattern, locale=LOCALE)
 
