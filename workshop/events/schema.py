@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 import re
+import threading
+import time
 import uuid
 from collections.abc import Mapping
 from enum import StrEnum
@@ -59,6 +62,55 @@ def _iso_utc(value: dt.datetime) -> str:
         f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
         f".{t.microsecond:06d}Z"
     )
+
+
+# --------------------------------------------------------------------------- id and time, fast
+# The service's hot path makes one id and one timestamp per request. ``str(uuid.uuid4())`` reads
+# 16 bytes with a getrandom system call, which releases the GIL: with the logger's worker thread
+# runnable, the request then waits for the GIL to come back (in the served process the call took
+# ~12 µs against ~3 µs in a loop). The ids below come from the same source (os.urandom), read
+# 256 at a time; the timestamp reuses the formatted second (~7 µs served for datetime.now() and
+# _iso_utc).
+_ID_BLOCK = 16 * 256
+_ids_lock = threading.Lock()
+_ids = b""
+_ids_at = 0
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
+def _forget_ids() -> None:  # a forked child must not hand out its parent's next ids
+    global _ids, _ids_at, _ids_lock
+    _ids, _ids_at, _ids_lock = b"", 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_ids)
+
+
+def new_prediction_id() -> str:
+    """A random UUID (version 4), as ``str(uuid.uuid4())`` writes it, from ``os.urandom``."""
+    global _ids, _ids_at
+    with _ids_lock:
+        if _ids_at >= len(_ids):
+            _ids, _ids_at = os.urandom(_ID_BLOCK), 0
+        at = _ids_at
+        _ids_at = at + 16
+        h = _ids[at : at + 16].hex()
+    # uuid.UUID(bytes=..., version=4): the version nibble is 4, the variant's two bits are 10
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+_second: tuple[int, str] = (-1, "")  # (epoch second, its "YYYY-MM-DDTHH:MM:SS")
+
+
+def utc_now_iso() -> str:
+    """Now, as :func:`_iso_utc` writes it (``2025-03-01T12:00:00.123456Z``)."""
+    global _second
+    seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
+    cached = _second
+    if cached[0] != seconds:
+        cached = _second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+    return f"{cached[1]}.{micros:06d}Z"
 
 
 class PredictionEvent(BaseModel):
@@ -122,7 +174,7 @@ class PredictionEvent(BaseModel):
         try:
             return cls(
                 timestamp=timestamp or dt.datetime.now(dt.UTC),
-                prediction_id=prediction_id or str(uuid.uuid4()),
+                prediction_id=prediction_id or new_prediction_id(),
                 model_version=model_version,
                 channel=channel,
                 date=date,
@@ -193,7 +245,7 @@ def encode_line(doc: Mapping[str, Any]) -> bytes:
 # The start of a line written by encode_line for a document of to_document()/event_document():
 # "@timestamp" first in our own "...Z" format, "prediction_id" second, a UUID.
 _LINE_KEY = re.compile(
-    rb'\{"@timestamp": "(\d{4})-(\d{2})-(\d{2})T[0-9:.]*Z", '
+    rb'\{"@timestamp": "(\d{4}-\d{2}-\d{2})T[0-9:.]*Z", '
     rb'"prediction_id": "([0-9a-fA-F-]{36})"'
 )
 
@@ -202,10 +254,19 @@ def line_key(line: bytes) -> tuple[str, str] | None:
     """``(YYYY.MM.DD, prediction_id)`` of a complete line written by :func:`encode_line`, read
     from its first bytes without parsing the JSON (the bulk transport's hot path); ``None`` for
     any other line (the caller parses it)."""
-    match = _LINE_KEY.match(line)
-    if match is None or not line.endswith(b"}\n"):
+    key = line_key_bytes(line)
+    if key is None:
         return None
-    return f"{match[1].decode()}.{match[2].decode()}.{match[3].decode()}", match[4].decode()
+    return key[0].decode().replace("-", "."), key[1].decode()
+
+
+def line_key_bytes(line: bytes) -> tuple[bytes, bytes] | None:
+    """:func:`line_key` as the line's own bytes, ``(b"YYYY-MM-DD", prediction_id)``: one match
+    and no decoding, for the logger's worker, which reads every line it ships."""
+    match = _LINE_KEY.match(line)
+    if match is None or line[-2:] != b"}\n":
+        return None
+    return match.group(1, 2)
 
 
 def _timestamp_ns(doc: Mapping[str, Any]) -> int:
@@ -257,8 +318,8 @@ def event_document(
             latency_ms=latency_ms,
         ).to_document()
     return {
-        "@timestamp": _iso_utc(dt.datetime.now(dt.UTC)),
-        "prediction_id": str(uuid.uuid4()),
+        "@timestamp": utc_now_iso(),
+        "prediction_id": new_prediction_id(),
         "model_version": model_version,
         "channel": channel,
         "date": day.isoformat(),
@@ -326,8 +387,8 @@ def event_line(
             latency_ms=latency_ms,
         )
         return str(doc["prediction_id"]), encode_line(doc)
-    prediction_id = str(uuid.uuid4())
-    stamp = _iso_utc(dt.datetime.now(dt.UTC))
+    prediction_id = new_prediction_id()
+    stamp = utc_now_iso()
     line = (
         f'{{"@timestamp": "{stamp}", "prediction_id": "{prediction_id}", '
         f'"model_version": {_json_text(model_version)}, "channel": {_json_text(channel)}, '

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,6 +25,7 @@ from workshop.dataset import (
     product_by_name,
 )
 from workshop.errors import InvalidInputError, ModelNotFoundError
+from workshop.events.schema import event_line, new_prediction_id
 from workshop.formatting import day
 from workshop.modeling.registry import NO_MODEL_MESSAGE
 
@@ -249,8 +249,6 @@ class PredictionService:
             _single_openmp_thread()
         result = predictor.predict(question.date, question.product.item_nbr, question.onpromotion)
         if self.log_events:
-            from workshop.events.schema import event_line
-
             prediction_id, line = event_line(
                 prediction=float(result.prediction),
                 model_version=result.model_version,
@@ -262,7 +260,7 @@ class PredictionService:
             )
             self.logger.emit_line(line)
         else:
-            prediction_id = str(uuid.uuid4())
+            prediction_id = new_prediction_id()
         return {
             "prediction": float(result.prediction),
             "model_version": str(result.model_version),

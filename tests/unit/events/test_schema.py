@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import uuid
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from tests.unit.events.fakes import FakeProduct, make_event
 from workshop import events as ev
 from workshop.errors import InvalidInputError
+from workshop.events import schema
 from workshop.events.schema import encode_line, line_key
 
 
@@ -200,3 +202,34 @@ def test_event_line_is_byte_for_byte_the_encoded_document() -> None:
         event_line(**{**kwargs, "prediction": float("nan")})
     _, odd = event_line(**{**kwargs, "prediction": 3, "onpromotion": 1})  # validated, then coerced
     assert json.loads(odd)["prediction"] == 3.0 and json.loads(odd)["onpromotion"] is True
+
+
+def test_new_prediction_id_writes_uuid4_as_uuid_does() -> None:
+    ids = [schema.new_prediction_id() for _ in range(3 * 256 + 5)]  # across several reads
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+def test_new_prediction_id_in_a_forked_child_is_not_the_parents_next() -> None:
+    """The ids are read 256 at a time: a child must not hand out the ones its parent will."""
+    schema.new_prediction_id()  # the pool holds ids the parent has not handed out yet
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.write(write, schema.new_prediction_id().encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 64).decode()
+    os.waitpid(pid, 0)
+    assert uuid.UUID(child) and child != schema.new_prediction_id()
+
+
+def test_utc_now_iso_is_iso_utc_of_the_same_instant(monkeypatch: pytest.MonkeyPatch) -> None:
+    instants = [1_735_689_599_999_999_999, 1_735_689_600_000_000_000, 1_735_689_600_123_456_789]
+    for ns in [*instants, instants[-1] + 5_000]:  # the last reuses the formatted second
+        monkeypatch.setattr(schema.time, "time_ns", lambda ns=ns: ns)
+        moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=ns // 1000)
+        assert schema.utc_now_iso() == schema._iso_utc(moment)
+    assert schema.utc_now_iso() == "2025-01-01T00:00:00.123461Z"
