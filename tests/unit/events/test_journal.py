@@ -5,19 +5,27 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import signal
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import ROOT
 from tests.unit.events.fakes import FakeTransport, make_event
 from workshop import events as ev
-from workshop.events.journal import Position
+from workshop.events.journal import (
+    MAX_LINE_BYTES,
+    READ_BLOCK,
+    JournalDir,
+    Position,
+    _parse_line,
+)
 from workshop.events.schema import encode_line
 
 EMITTER = textwrap.dedent(
@@ -159,3 +167,58 @@ def test_read_lines_returns_the_lines_as_written_and_sets_bad_ones_apart(tmp_pat
     assert bad_again == bad and end_again == end
     few, _, middle = journal.read_lines(Position(1, 0), 2, journal.end())
     assert few == lines[:2] and middle.offset == len(written[0]) + len(written[1])
+
+
+def _readline_reader(path: Path, start: Position, limit: int) -> tuple[list[Any], Position]:
+    """The reader the block reader replaced (one ``readline(MAX_LINE_BYTES)`` per line), on one
+    segment read to its end: the oracle of the test below."""
+    items: list[Any] = []
+    bad: list[tuple[str, str]] = []
+    offset = start.offset
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        while len(items) + len(bad) < limit:
+            line = fh.readline(MAX_LINE_BYTES)
+            if not line:
+                break
+            offset += len(line)
+            _parse_line(line, items, bad)
+    return items + bad, Position(start.seq, offset)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_block_reader_cuts_lines_as_readline_did(tmp_path: Path, seed: int) -> None:
+    """Blank lines, a carriage return inside a line, lines longer than a block and than
+    MAX_LINE_BYTES, a torn last line: batch after batch, the same items and positions."""
+    rng = random.Random(seed)
+    pieces: list[bytes] = []
+    for _ in range(rng.randint(50, 400)):
+        kind = rng.random()
+        if kind < 0.8:
+            pieces.append(encode_line(make_event().to_document()))
+        elif kind < 0.85:
+            pieces.append(b"\n")
+        elif kind < 0.9:
+            pieces.append(b'{"prediction_id": "x\r", "n": 1}\n')
+        elif kind < 0.95:
+            pieces.append(b'{"long": "' + b"a" * rng.choice([READ_BLOCK + 7, 300_000]) + b'"}\n')
+        else:
+            pieces.append(b"{not json\n")
+    if seed % 3 == 0:
+        pieces.append(b"x" * (MAX_LINE_BYTES + 10) + b"\n")
+    if seed % 2:
+        pieces.append(encode_line(make_event().to_document())[:40])  # torn: no newline
+    segment = tmp_path / "journal-x" / "seg-0000000001.jsonl"
+    segment.parent.mkdir()
+    segment.write_bytes(b"".join(pieces))
+    journal = JournalDir(segment.parent)
+    position = Position(1, 0)
+    for _ in range(1000):
+        limit = rng.choice([1, 3, 50, 500])
+        expected, expected_end = _readline_reader(segment, position, limit)
+        docs, bad, end = journal.read_batch(position, limit)
+        assert docs + bad == expected and end == expected_end
+        if end == position:
+            break
+        position = end
+    assert position.offset == segment.stat().st_size

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,3 +56,49 @@ def test_unreachable_transport_returns_everything_for_retry(tmp_path: Path, kind
         sender = transport._sender  # type: ignore[attr-defined]
         assert sender.pendings is None  # nothing held back inside fluent-logger
     transport.close()
+
+
+class _Answer:
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+
+class _BulkClient:
+    """Answers ``bulk`` like the engine would, and records the ``filter_path`` of each call."""
+
+    def __init__(self, refused: int | None) -> None:
+        self.refused = refused  # the position of the item the engine refuses, if any
+        self.filters: list[str] = []
+
+    def bulk(self, *, operations: bytes, filter_path: str) -> _Answer:
+        self.filters.append(filter_path)
+        lines = operations.splitlines()
+        assert all(b'"_id":' in action for action in lines[::2])  # an action line before each
+        if self.refused is None:
+            return _Answer({"errors": False})
+        if filter_path == "errors":
+            return _Answer({"errors": True})
+        items = [{"index": {"status": 201}} for _ in lines[::2]]
+        items[self.refused] = {"index": {"status": 400, "error": {"type": "mapper_parsing"}}}
+        return _Answer({"errors": True, "items": items})
+
+
+@pytest.mark.parametrize("refused", [None, 1])
+def test_send_lines_reads_item_statuses_only_when_the_engine_reports_errors(
+    tmp_path: Path, refused: int | None
+) -> None:
+    """A clean batch costs one request answered ``{"errors":false}``; a batch with a refused
+    item goes again, asking each item's status (a resend under the same ids is harmless)."""
+    from workshop.events.schema import encode_line
+
+    transport = ev.ElasticsearchTransport(get_settings(home=tmp_path / "home"))
+    client = _BulkClient(refused)
+    transport._client = client
+    lines = [encode_line(make_event().to_document()) for _ in range(3)]
+    result = transport.send_lines(lines)
+    if refused is None:
+        assert client.filters == ["errors"] and result.delivered == 3 and not result.rejected
+    else:
+        assert client.filters[0] == "errors" and "items.*.status" in client.filters[1]
+        assert result.delivered == 2 and not result.retry
+        assert [text for text, _ in result.rejected] == [lines[1].decode().rstrip("\n")]
