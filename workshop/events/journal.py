@@ -260,7 +260,7 @@ class JournalDir:
                         break
                     fh.seek(offset)
                     block = fh.read(want)
-                    if want == size < MAX_LINE_BYTES and b"\n" not in block:
+                    if want == size == len(block) < MAX_LINE_BYTES and b"\n" not in block:
                         size = MAX_LINE_BYTES  # a line longer than a block: read it whole
                         continue
                     size = READ_BLOCK
@@ -329,9 +329,9 @@ def _take_lines(
 ) -> tuple[int, bool]:
     """Hand ``take`` the lines of ``block`` (read at ``offset``; ``at_end``: it reached the end
     of the file) as ``readline(MAX_LINE_BYTES)`` would cut them, up to ``limit`` items in all;
-    the new offset, and whether to read on in this segment. The block is split in C: a
-    ``readline`` per event cost the worker ~1 µs an event, in the process whose GIL the requests
-    share."""
+    the new offset, and whether to read on in this segment. The block is split in C (the
+    logger's worker read 2,000 events in ~1.1 µs each against ~1.5 with a ``readline`` per
+    event, in a loop; it runs in the process whose GIL the requests share)."""
     complete = block.rfind(b"\n") + 1
     if complete == 0:  # no newline: the torn last line of the file, or an overlong "line"
         if block:
