@@ -19,13 +19,8 @@ import pytest
 from tests.conftest import ROOT
 from tests.unit.events.fakes import FakeTransport, make_event
 from workshop import events as ev
-from workshop.events.journal import (
-    MAX_LINE_BYTES,
-    READ_BLOCK,
-    JournalDir,
-    Position,
-    _parse_line,
-)
+from workshop.events.journal import JournalDir, Position
+from workshop.events.lines import MAX_LINE_BYTES, READ_BLOCK, _parse_line
 from workshop.events.schema import encode_line
 
 EMITTER = textwrap.dedent(
