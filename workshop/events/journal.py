@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from workshop.events.lines import MAX_LINE_BYTES, READ_BLOCK, _keep_line, _parse_line, _take_lines
+from workshop.events.lines import MAX_LINE_BYTES, READ_BLOCK, keep_line, parse_line, take_lines
 from workshop.events.schema import Document
 
 SEGMENT_PREFIX = "seg-"
@@ -216,7 +216,7 @@ class JournalDir:
         """
         docs: list[Document] = []
         bad: list[tuple[str, str]] = []
-        return docs, bad, self._read(start, limit, end, _parse_line, docs, bad)
+        return docs, bad, self._read(start, limit, end, parse_line, docs, bad)
 
     def read_lines(
         self, start: Position, limit: int, end: Position | None = None
@@ -227,7 +227,7 @@ class JournalDir:
         as an event; the others come back apart, as in :meth:`read_batch`."""
         lines: list[bytes] = []
         bad: list[tuple[str, str]] = []
-        return lines, bad, self._read(start, limit, end, _keep_line, lines, bad)
+        return lines, bad, self._read(start, limit, end, keep_line, lines, bad)
 
     def _read(
         self,
@@ -264,7 +264,7 @@ class JournalDir:
                         continue
                     size = READ_BLOCK
                     at_end = len(block) < want
-                    offset, more = _take_lines(block, at_end, offset, limit, take, docs, bad)
+                    offset, more = take_lines(block, at_end, offset, limit, take, docs, bad)
                     if not more:
                         break
                 else:

@@ -1,8 +1,8 @@
 """Journal lines: cut a block of a segment into lines and sort them into events and bad lines.
 
 The readers of :mod:`workshop.events.journal` read a segment a block at a time and hand each
-line to one of the ``take`` functions here: :func:`_parse_line` (documents, for transports that
-take documents) or :func:`_keep_line` (the lines as written, for the bulk transport's
+line to one of the ``take`` functions here: :func:`parse_line` (documents, for transports that
+take documents) or :func:`keep_line` (the lines as written, for the bulk transport's
 ``send_lines``). A line that is not an event comes back apart with its reason in pt-BR.
 """
 
@@ -18,7 +18,9 @@ MAX_LINE_BYTES = 1 << 20  # a longer "line" is corruption, not an event
 READ_BLOCK = 256 << 10  # the reader takes a segment a block at a time
 
 
-def _parse_line(line: bytes, docs: list[Document], bad: list[tuple[str, str]]) -> None:
+def parse_line(line: bytes, docs: list[Document], bad: list[tuple[str, str]]) -> None:
+    """The line's document into ``docs``, or the line and its reason into ``bad``; a blank line
+    is skipped."""
     text = line.decode("utf-8", errors="replace").rstrip("\n")
     if not text.strip():
         return
@@ -33,7 +35,7 @@ def _parse_line(line: bytes, docs: list[Document], bad: list[tuple[str, str]]) -
         bad.append((text[:2000], "linha do diário não é um evento"))
 
 
-def _take_lines(
+def take_lines(
     block: bytes,
     at_end: bool,
     offset: int,
@@ -76,11 +78,13 @@ def _take_lines(
     return offset, False
 
 
-def _keep_line(line: bytes, lines: list[bytes], bad: list[tuple[str, str]]) -> None:
+def keep_line(line: bytes, lines: list[bytes], bad: list[tuple[str, str]]) -> None:
+    """The line as written into ``lines`` when it is an event (newline added if torn), else
+    into ``bad`` as :func:`parse_line` would."""
     if line_key_bytes(line) is not None:  # our own complete line: no need to parse it here
         lines.append(line)
         return
     parsed: list[Document] = []
-    _parse_line(line, parsed, bad)
+    parse_line(line, parsed, bad)
     if parsed:
         lines.append(line if line.endswith(b"\n") else line + b"\n")

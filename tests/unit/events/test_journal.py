@@ -20,7 +20,7 @@ from tests.conftest import ROOT
 from tests.unit.events.fakes import FakeTransport, make_event
 from workshop import events as ev
 from workshop.events.journal import JournalDir, Position
-from workshop.events.lines import MAX_LINE_BYTES, READ_BLOCK, _parse_line
+from workshop.events.lines import MAX_LINE_BYTES, READ_BLOCK, parse_line
 from workshop.events.schema import encode_line
 
 EMITTER = textwrap.dedent(
@@ -177,7 +177,7 @@ def _readline_reader(path: Path, start: Position, limit: int) -> tuple[list[Any]
             if not line:
                 break
             offset += len(line)
-            _parse_line(line, items, bad)
+            parse_line(line, items, bad)
     return items + bad, Position(start.seq, offset)
 
 
