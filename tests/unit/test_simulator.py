@@ -1,43 +1,17 @@
-"""Unit tests of the traffic simulator (HTTP replaced by httpx.MockTransport)."""
+"""Unit tests of the traffic simulator: the plan and the arguments (the sending is tested against
+a local HTTP server in tests/integration/test_simulator.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
-import uuid
 from collections import Counter
 from typing import Any
 
-import httpx
 import pytest
 
 from workshop import dataset
-from workshop.errors import InvalidInputError, StackError
-from workshop.simulator import plan_requests, simulate
-
-
-class FakeService:
-    """A model service stand-in that records what it receives."""
-
-    def __init__(self, fail_every: int = 0) -> None:
-        self.requests: list[tuple[dict[str, Any], httpx.Headers]] = []
-        self.fail_every = fail_every
-        self.lock = threading.Lock()
-        self.in_flight = 0
-        self.max_in_flight = 0
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/health":
-            return httpx.Response(200, json={"ok": True, "model_loaded": True})
-        assert request.method == "POST" and request.url.path == "/api/predict"
-        body = json.loads(request.content)
-        with self.lock:
-            self.requests.append((body, request.headers))
-            number = len(self.requests)
-        if self.fail_every and number % self.fail_every == 0:
-            return httpx.Response(503, json={"detail": "sem modelo"})
-        return httpx.Response(200, json={"prediction": 1.0, "prediction_id": str(uuid.uuid4())})
+from workshop.errors import ArgumentError, InvalidInputError
+from workshop.simulator import check_url, plan_requests, simulate
 
 
 def test_plan_is_reproducible_and_covers_the_range() -> None:
@@ -85,59 +59,29 @@ def test_bad_plan_arguments_raise_pt_br(kwargs: dict[str, Any], message: str) ->
         plan_requests(**args)
 
 
-def test_simulate_sends_every_request_with_the_channel_header() -> None:
-    service = FakeService(fail_every=10)
-    summary = simulate(
-        n=200,
-        concurrency=4,
-        start="2025-06-01",
-        days=7,
-        url="http://service.test",
-        seed=3,
-        progress=False,
-        transport=httpx.MockTransport(service),
-    )
-    assert (summary.sent, summary.ok, summary.errors) == (200, 180, 20)
-    assert summary.by_status == {"200": 180, "503": 20}
-    assert len(summary.prediction_ids) == 180 and len(set(summary.prediction_ids)) == 180
-    assert summary.rps > 0 and summary.seconds > 0
-    assert summary.first_error and "503" in summary.first_error
-    bodies = [body for body, _ in service.requests]
-    assert sorted(bodies, key=json.dumps) == sorted(
-        plan_requests(200, start="2025-06-01", days=7, seed=3), key=json.dumps
-    )
-    assert {h["x-workshop-channel"] for _, h in service.requests} == {"simulator"}
-    text = str(summary)
-    assert "180 ok" in text and "20 com erro" in text and "req/s" in text
-    assert summary.as_dict().keys() >= {"sent", "ok", "errors", "seconds", "rps", "by_status"}
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://service.test", "URL inválida"),
+        ("http://", "URL inválida"),
+        ("http://service.test:notaport", "URL inválida"),
+        ("http://" + "a" * 3000, "URL longa demais"),
+    ],
+)
+def test_a_url_that_cannot_be_the_service_is_refused_in_pt_br(url: str, message: str) -> None:
+    with pytest.raises(ArgumentError, match=message):
+        check_url(url)
 
 
-def test_simulate_counts_connection_errors() -> None:
-    def flaky(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/health":
-            return httpx.Response(200, json={"ok": True, "model_loaded": True})
-        raise httpx.ConnectError("recusada", request=request)
-
-    summary = simulate(
-        n=5, url="http://service.test", progress=False, transport=httpx.MockTransport(flaky)
-    )
-    assert summary.ok == 0 and summary.by_status == {"sem resposta": 5}
+def test_check_url_keeps_the_address_and_drops_the_trailing_slash() -> None:
+    assert check_url("http://localhost:11000/") == "http://localhost:11000"
+    assert check_url("https://modelo.example/") == "https://modelo.example"
 
 
-def test_simulate_without_service_or_model_says_what_to_do() -> None:
-    def down(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("recusada", request=request)
-
-    with pytest.raises(StackError, match="workshop serve"):
-        simulate(n=5, url="http://x.test", progress=False, transport=httpx.MockTransport(down))
-
-    def no_model(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(503, json={"ok": False, "model_loaded": False})
-
-    with pytest.raises(StackError, match="sem modelo"):
-        simulate(n=5, url="http://x.test", progress=False, transport=httpx.MockTransport(no_model))
-    with pytest.raises(InvalidInputError, match="Concorrência"):
-        simulate(n=5, concurrency=0, url="http://x.test", progress=False)
+def test_simulate_refuses_a_bad_concurrency_before_sending_anything() -> None:
+    for concurrency in (0, 65, True, 2.5):
+        with pytest.raises(InvalidInputError, match="Concorrência"):
+            simulate(n=5, concurrency=concurrency, url="http://127.0.0.1:9", progress=False)
 
 
 def test_summary_reads_seconds_and_rate_in_pt_br() -> None:
