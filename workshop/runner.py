@@ -5,8 +5,8 @@ declares (see :data:`DEMO_PARAMETERS`); URLs and paths reach the kernel through 
 environment, read by :mod:`workshop.config` like everywhere else.
 
 Each notebook runs on a fresh kernel, as in JupyterLab, but the runner boots it ahead: while one
-notebook runs, the next one's kernel starts and imports the libraries nearly every first cell
-imports (:func:`start_kernel`, :data:`PRELOAD_MODULES`). On a participant's JupyterLab nothing of
+notebook runs, the next one's kernel starts and imports the modules that notebook imports
+(:func:`start_kernel`, :func:`notebook_imports`). On a participant's JupyterLab nothing of
 this applies: a notebook opened there starts its own kernel.
 """
 
@@ -17,7 +17,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -116,39 +116,61 @@ def _kernel_options() -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- kernels, booted ahead
 
-#: What nearly every notebook's first cell imports (1.5–2.5 s of it). A kernel booted ahead
-#: imports them while the previous notebook runs; the notebook's own imports then find them
-#: loaded. Nothing is bound in the notebook's namespace.
-PRELOAD_MODULES = (
-    "pandas",
-    "matplotlib.pyplot",
-    "workshop.feedback",
-    "workshop.monitoring",
-    "workshop.alerts",
-    "workshop.simulator",
-    "workshop.plots",
-    "workshop.widgets",
-    "workshop.lifecycle",
-)
-_PRELOAD_LINE = "import workshop.runner as _w; _w.preload(); del _w"
+_PRELOAD_LINE = "import workshop.runner as _w; _w.preload({modules!r}); del _w"
 _ENGINE = "workshop-prestarted"
 
 
-def preload() -> None:
-    """Import :data:`PRELOAD_MODULES` (run by a kernel booted ahead, at its start)."""
+def notebook_imports(notebook: Path) -> tuple[str, ...]:
+    """The modules a notebook's code cells import, in order of first appearance
+    (``from workshop import feedback, plots`` gives ``workshop.feedback`` and ``workshop.plots``:
+    :func:`preload` finds out which names are modules). A cell that is not plain Python (an
+    IPython magic, a shell line) is skipped."""
+    import ast
+
+    import nbformat
+
+    found: dict[str, None] = {}
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update((alias.name, None) for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found[node.module] = None
+                found.update((f"{node.module}.{alias.name}", None) for alias in node.names)
+    return tuple(found)
+
+
+def preload(modules: tuple[str, ...]) -> None:
+    """Import ``modules`` (run by a kernel booted ahead, at its start). A name that is not a
+    module (``workshop.modeling.Predictor``) or does not import is left for the notebook's own
+    cell to meet, with the error the participant would see in JupyterLab."""
     import importlib
+    import importlib.util
 
-    for name in PRELOAD_MODULES:
-        importlib.import_module(name)
+    for name in modules:
+        try:  # find_spec of a name inside a plain module (datetime.UTC) raises, not None
+            if importlib.util.find_spec(name) is not None:
+                importlib.import_module(name)
+        except Exception:  # the notebook's own import will say what is wrong
+            continue
 
 
-def start_kernel(cwd: Path) -> Any:
-    """Boot a kernel for a notebook in ``cwd`` and return its manager, without waiting for it.
+def start_kernel(notebook: Path) -> Any:
+    """Boot a kernel for ``notebook`` (in its folder) and return its manager, without waiting.
 
-    ``start_kernel`` only launches the process: the kernel boots, and imports
-    :data:`PRELOAD_MODULES`, while the caller runs the previous notebook (issue 15: 0.7 s of
-    kernel start plus 1.5–2.5 s of imports per notebook, 8 times). :func:`execute_notebook`
-    with ``km=`` runs on it and shuts it down at the end, as for a kernel it started itself.
+    ``start_kernel`` only launches the process: the kernel boots, and imports what the notebook
+    imports (:func:`notebook_imports`), while the caller runs the previous notebook (issue 15:
+    0.7 s of kernel start plus 1.5–2.5 s of imports per notebook, 8 times). Only the
+    notebook's own modules: a kernel that also imported pandas, matplotlib and scikit-learn for
+    a notebook that uses none (00) was ready 3.5 s after the notebook began, and every extra
+    module costs CPU again when the kernel exits. :func:`execute_notebook` with ``km=`` runs on
+    it; the caller stops it (:func:`stop_kernel`).
     """
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
@@ -159,22 +181,29 @@ def start_kernel(cwd: Path) -> Any:
         # kernels booting at once (this one and the one running) would pick the same files.
         km.ip = str(Path(tempfile.gettempdir()) / f"workshop-kernel-{uuid.uuid4().hex[:12]}")
     run_sync(km.start_kernel)(
-        cwd=str(cwd),
+        cwd=str(notebook.parent),
         # What nbclient gives the kernels it starts (no history file), plus the preload.
         extra_arguments=[
             "--HistoryManager.hist_file=:memory:",
-            f"--IPKernelApp.exec_lines={_PRELOAD_LINE}",
+            "--IPKernelApp.exec_lines=" + _PRELOAD_LINE.format(modules=notebook_imports(notebook)),
         ],
     )
     return km
 
 
-def stop_kernel(km: Any) -> None:
-    """Shut down a kernel booted ahead that no notebook used (an error stopped the run)."""
+def stop_kernel(km: Any, now: bool = True) -> None:
+    """Shut down a kernel booted ahead: at once (``now``: one that no notebook used, as when an
+    error stopped the run), or as nbclient does after a notebook (a shutdown request, then up
+    to ``shutdown_wait_time`` for the kernel to exit on its own, its ``atexit`` handlers run).
+
+    The runner calls the graceful kind from a thread of its own, while the next notebook runs:
+    a kernel that imported pandas, matplotlib and scikit-learn takes ~0.9 s to exit (0.2 s for
+    a bare one; interpreter finalisation), and nbclient waited for it after every notebook.
+    """
     from jupyter_core.utils import run_sync
 
     try:
-        run_sync(km.shutdown_kernel)(now=True)
+        run_sync(km.shutdown_kernel)(now=now)
     finally:
         run_sync(km.cleanup_resources)()
 
@@ -183,8 +212,8 @@ def _register_engine() -> str:
     """A papermill engine that runs on a kernel :func:`start_kernel` booted (``km=``).
 
     papermill's own engine accepts ``km`` but then leaves the kernel and its client to the
-    caller; this one marks the kernel as the client's, so it is shut down and its channels
-    closed at the end exactly as for a kernel nbclient starts.
+    caller, channels open. This one closes the client's channels at the end; the kernel stays
+    the caller's, who shuts it down (:func:`stop_kernel`) without waiting for it to exit.
     """
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
@@ -216,8 +245,12 @@ def _register_engine() -> str:
                 stderr_file=stderr_file,
                 **kwargs,
             )
-            client.owns_km = True
-            return client.execute()
+            try:
+                return client.execute()
+            finally:
+                if client.kc is not None:
+                    client.kc.stop_channels()
+                    client.kc = None
 
     papermill_engines.register(_ENGINE, PrestartedKernelEngine)
     return _ENGINE
@@ -232,7 +265,8 @@ def execute_notebook(
 ) -> None:
     """Run one notebook with papermill (cwd = notebooks/); raise :class:`NotebookFailed`.
 
-    ``km``: a kernel from :func:`start_kernel` (booted ahead); without it papermill starts one.
+    ``km``: a kernel from :func:`start_kernel` (booted ahead), left running at the end for the
+    caller to stop (:func:`stop_kernel`); without it papermill starts one and stops it.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -303,7 +337,10 @@ def run_demo(
     # The HTML copy of a notebook is written while the next one runs (another process: the
     # kernel), instead of adding its ~0.5 s to the wait.
     exports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="html-export")
-    ahead: Any = start_kernel(notebooks[0].parent)  # boots while the engine starts
+    # A finished notebook's kernel exits (~0.9 s) while the next notebook runs.
+    reaper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-stop")
+    stopping: list[Future[None]] = []
+    ahead: Any = start_kernel(notebooks[0])  # boots while the engine starts
     try:
         if stack.engine_info(settings.es_url) is None:
             echo(f"Nada responde em {settings.es_url}: iniciando o motor embutido…")
@@ -319,8 +356,11 @@ def run_demo(
             start = time.monotonic()
             km, ahead = ahead, None
             if i < len(notebooks):  # the next notebook's kernel boots while this one runs
-                ahead = start_kernel(notebooks[i].parent)
-            execute_notebook(notebook, output, {**DEMO_PARAMETERS, **(parameters or {})}, km=km)
+                ahead = start_kernel(notebooks[i])
+            try:
+                execute_notebook(notebook, output, {**DEMO_PARAMETERS, **(parameters or {})}, km=km)
+            finally:
+                stopping.append(reaper.submit(stop_kernel, km, now=False))
             done = NotebookResult(notebook.name, time.monotonic() - start, output, None)
             result.notebooks.append(done)
             exports.submit(_export_into, done)
@@ -329,6 +369,10 @@ def run_demo(
         if ahead is not None:
             stop_kernel(ahead)
         exports.shutdown(wait=True)
+        reaper.shutdown(wait=True)
+        for stopped in stopping:
+            if (error := stopped.exception()) is not None:
+                echo(f"Aviso: um kernel de notebook não parou como devia ({error}).")
         _link_latest(run_dir)
         if result.started_embedded:
             echo(stack.embedded_down(settings).message)
