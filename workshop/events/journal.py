@@ -389,9 +389,11 @@ class Journal(JournalDir):
                 self._fd = self._open_segment(self._seq)
                 self._seg_size = 0
                 self._new_files = True
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
+            written = os.write(self._fd, data)  # one call: a regular file takes it whole
+            if written < len(data):  # a short write (a signal, a full disk): write the rest
+                view = memoryview(data)[written:]
+                while view:
+                    view = view[os.write(self._fd, view) :]
             self._seg_size += len(data)
             self._disk_bytes += len(data)
             self.written += 1

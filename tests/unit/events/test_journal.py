@@ -217,3 +217,27 @@ def test_the_block_reader_cuts_lines_as_readline_did(tmp_path: Path, seed: int) 
             break
         position = end
     assert position.offset == segment.stat().st_size
+
+
+def test_a_short_write_is_finished_not_torn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """append() writes a line with one os.write; when the kernel takes less (a signal, a disk
+    almost full), it writes the rest, and the line reads back whole."""
+    from workshop.events import journal as journal_module
+
+    journal = ev.EventLogger(FakeTransport(), tmp_path / "spool", linger=60).journal
+    real_write = os.write
+    calls: list[int] = []
+
+    def stingy(fd: int, data: Any) -> int:
+        calls.append(len(data))
+        return real_write(fd, bytes(data[:7]))  # at most 7 bytes per call
+
+    monkeypatch.setattr(journal_module.os, "write", stingy)
+    line = encode_line(make_event().to_document())
+    assert journal.append(line)
+    monkeypatch.setattr(journal_module.os, "write", real_write)
+    assert calls[0] == len(line) and len(calls) == -(-len(line) // 7)
+    lines, bad, end = journal.read_lines(Position(1, 0), 10, journal.end())
+    assert lines == [line] and bad == [] and end.offset == len(line)
