@@ -81,7 +81,7 @@ def _follow_trees(model: HistGradientBoostingRegressor, bar: Any) -> Iterator[No
     ``model._predictors`` as it goes (sklearn 1.9, ``gradient_boosting.py``), and this reads
     its length ten times a second. Until issue 15 the trees were fit in five warm-started
     chunks instead, for the bar: the same trees, but each chunk binned the data again and
-    predicted with every tree so far, which made a training 0.9 s slower (2.7 s → 1.8 s). Were
+    predicted with every tree so far: a training took 2.7 s, and takes 1.6–1.8 s now. Were
     a future scikit-learn to rename the list, the bar would jump to full at the end.
     """
     done = threading.Event()
