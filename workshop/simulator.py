@@ -175,8 +175,8 @@ def plan_requests(
 #
 # One ``http.client`` connection per sending thread, kept alive for the whole run. The
 # simulator used an ``httpx.Client`` until issue 15: httpx spent ~1.2 ms of CPU per request in
-# the simulating process (2,000 requests: 2.4 s of CPU, 2.7 s of wall time on the 2-core box),
-# ``http.client`` spends ~0.25 ms (0.5 s, 1.3 s wall) for the same requests and answers.
+# the simulating process (2,000 requests on the 2-core box: 2.35-2.65 s of CPU, 2.9-3.2 s of
+# wall time), ``http.client`` ~0.28 ms (0.56-0.58 s of CPU, 1.6-1.9 s) for the same answers.
 
 TIMEOUT_SECONDS = 10.0
 

@@ -92,3 +92,13 @@ def test_summary_reads_seconds_and_rate_in_pt_br() -> None:
     )
     assert "Enviadas 1.500 requisições" in str(summary)
     assert "em 0,8 s (1.786 req/s): 1.500 ok, 0 com erro [200: 1500]." in str(summary)
+
+
+def test_a_request_without_an_answer_says_which_kind_in_pt_br() -> None:
+    from workshop.simulator import TIMEOUT_SECONDS, _no_answer
+
+    assert _no_answer(TimeoutError("timed out")) == (
+        f"sem resposta em {TIMEOUT_SECONDS:g} s (TimeoutError)"
+    )
+    refused = _no_answer(ConnectionRefusedError(111, "Connection refused"))
+    assert refused == "sem conexão (ConnectionRefusedError: [Errno 111] Connection refused)"
