@@ -10,18 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from workshop import formatting
+
 
 def _n(value: Any) -> str:
-    """An integer with the pt-BR thousands separator (1.234)."""
+    """An integer as every figure of the kit reads (Babel, pt-BR: 1.234); ``?`` if missing."""
     try:
-        return f"{int(value):,}".replace(",", ".")
+        return formatting.integer(int(value))
     except (TypeError, ValueError):
         return "?"
 
 
 def _mb(value: Any) -> str:
+    """Bytes in MB with one decimal (``3,0 MB``); ``?`` if missing."""
     try:
-        return f"{float(value) / (1 << 20):.1f}".replace(".", ",") + " MB"
+        return f"{formatting.number(float(value) / (1 << 20), 1)} MB"
     except (TypeError, ValueError):
         return "?"
 
