@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 
 from workshop.config import get_settings, project_root
 from workshop.errors import InvalidInputError, StackError
+from workshop.polling import poll
 from workshop.stack import connect
 
 SAVED_OBJECTS_PATH = project_root() / "infra" / "kibana" / "saved_objects.ndjson"
@@ -449,19 +450,19 @@ def wait_for_event(
     """Wait until one prediction's event is searchable (refreshing ``model-*``); pt-BR error."""
     settings = get_settings()
     es = es or connect(settings)
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def look() -> dict[str, Any] | None:
         es.indices.refresh(index=settings.index_pattern, ignore_unavailable=True)
-        event = find_event(prediction_id, es)
-        if event is not None:
-            return event
-        if time.monotonic() >= deadline:
-            raise StackError(
-                f"O evento da predição {prediction_id} não apareceu em {settings.index_pattern} "
-                f"em {timeout:.0f} s. Veja se o serviço registra eventos (GET /health, campo "
-                "events) e rode `workshop doctor`."
-            )
-        time.sleep(0.5)
+        return find_event(prediction_id, es)
+
+    event = poll(look, lambda found: found is not None, timeout=timeout)
+    if event is None:
+        raise StackError(
+            f"O evento da predição {prediction_id} não apareceu em {settings.index_pattern} "
+            f"em {timeout:.0f} s. Veja se o serviço registra eventos (GET /health, campo "
+            "events) e rode `workshop doctor`."
+        )
+    return event
 
 
 def event_timestamp(event: dict[str, Any]) -> datetime:

@@ -21,6 +21,7 @@ STAGES = [
     "errors",
     "config",
     "formatting",
+    "polling",
     "stack",
     "dataset",
     "features",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterable
 from typing import Any
 
 from workshop.config import Settings, get_settings
 from workshop.events.schema import _iso_utc
+from workshop.polling import POLL_S, poll
 
 
 def count_events(
@@ -56,7 +56,7 @@ def wait_for_events(
     expected: int,
     *,
     timeout: float = 30.0,
-    interval: float = 0.1,
+    interval: float = POLL_S,
     es: Any = None,
     settings: Settings | None = None,
     **filters: Any,
@@ -66,12 +66,12 @@ def wait_for_events(
     For events written by another process (e.g. the service's logger) that this process cannot
     ``flush()``.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        count = count_events(es, settings=settings, **filters)
-        if count >= expected or time.monotonic() >= deadline:
-            return count
-        time.sleep(interval)
+    return poll(
+        lambda: count_events(es, settings=settings, **filters),
+        lambda count: count >= expected,
+        timeout=timeout,
+        interval=interval,
+    )
 
 
 #: What Kibana's Discover shows for an event in the workshop (the saved search's columns).

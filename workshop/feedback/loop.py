@@ -10,7 +10,6 @@ with the helpers here (:func:`wait_for_events`, :func:`wait_for_service_version`
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -42,6 +41,7 @@ from workshop.feedback.scenario import (
     parse_day,
     save_scenario,
 )
+from workshop.polling import poll
 from workshop.stack import connect
 
 
@@ -149,11 +149,6 @@ def ensure_baseline(
     ).version
 
 
-# How often the waits below look again: the service ships a burst ~0.1-0.2 s after its last event; a
-# half-second poll added up to a quarter second on average to each wait (issue 15).
-WAIT_POLL_S = 0.1
-
-
 def wait_for_events(
     es: Elasticsearch,
     ids: list[str],
@@ -169,32 +164,26 @@ def wait_for_events(
     settings = settings or get_settings()
     if not ids:
         return 0
-    deadline = time.monotonic() + timeout
-    found = 0
-    while True:
+
+    def look() -> int:
         refresh(es, settings)
-        found = sum(
+        return sum(
             count(es, settings, {"ids": {"values": ids[i : i + 5000]}})
             for i in range(0, len(ids), 5000)
         )
-        if found >= len(ids) or time.monotonic() > deadline:
-            return found
-        time.sleep(WAIT_POLL_S)
+
+    return poll(look, lambda found: found >= len(ids), timeout=timeout)
 
 
 def wait_for_service_version(url: str, version: str, timeout: float = 30.0) -> str | None:
     """Poll the service's ``/health`` until it answers with ``version``; return what it serves."""
     from workshop.service_process import service_health
 
-    deadline = time.monotonic() + timeout
-    served: str | None = None
-    while time.monotonic() < deadline:
+    def served() -> str | None:
         health = service_health(url)
-        served = health.get("model_version") if health else None
-        if served == version:
-            return served
-        time.sleep(WAIT_POLL_S)
-    return served
+        return health.get("model_version") if health else None
+
+    return poll(served, lambda answer: answer == version, timeout=timeout)
 
 
 def events_by_version(

@@ -10,7 +10,6 @@ one aggregation request), :func:`latest_events` (what Kibana's Discover shows), 
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ from workshop.config import get_settings
 from workshop.errors import InvalidInputError, StackError
 from workshop.events.arrival import DISCOVER_COLUMNS, latest_documents
 from workshop.monitoring.windows import TimeLike, TimeWindow, time_window
+from workshop.polling import poll
 from workshop.stack import connect
 
 # =========================================================================== query helpers
@@ -246,14 +246,13 @@ def wait_for_events(
     after generating traffic and before querying. Raises :class:`StackError` (pt-BR) on timeout.
     """
     window, client, index = _context(start, end, es)
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def look() -> int:
         with contextlib.suppress(ApiError, TransportError):
             client.indices.refresh(index=index, ignore_unavailable=True, allow_no_indices=True)
-        found = count_events(window, es=client, filters=filters)
-        if found >= expected or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)  # the service ships a burst ~0.1-0.2 s after its last event
+        return count_events(window, es=client, filters=filters)
+
+    found = poll(look, lambda found: found >= expected, timeout=timeout)
     if found < expected:
         raise StackError(
             f"Só {found} de {expected} eventos chegaram ao Elasticsearch em {timeout:.0f} s. "
