@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from elasticsearch import helpers  # noqa: E402
 
+from benchmarks.host import HostMeter  # noqa: E402
 from workshop import events as ev  # noqa: E402
 from workshop import stack  # noqa: E402
 from workshop.config import get_settings  # noqa: E402
@@ -105,6 +106,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000, help="events per run")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    meter = HostMeter()
 
     with tempfile.TemporaryDirectory(prefix="bench-events-") as tmp:
         from tests.conftest import free_port
@@ -158,6 +160,7 @@ def main() -> None:
     result["targets"]["emit_p99_us_met"] = result["emit_p99_us"] < TARGET_EMIT_P99_US
     met = result["targets"]
     result["meets_targets"] = met["ratio_met"] and met["emit_p99_us_met"]
+    result["host"] = meter.report()
     print(json.dumps(result))
 
 

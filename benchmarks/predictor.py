@@ -22,6 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.host import HostMeter  # noqa: E402
+
 TARGET_RATIO = 2.0  # the Predictor within 2x the raw estimator on a ready row
 
 
@@ -30,6 +35,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=2017)
     args = parser.parse_args(argv)
+    meter = HostMeter()
 
     import numpy as np
     import pandas as pd
@@ -113,6 +119,7 @@ def main(argv: list[str] | None = None) -> dict:
             "predictor_ratio_met": ratio <= TARGET_RATIO,
         },
         "python": sys.version.split()[0],
+        "host": meter.report(),
     }
 
 

@@ -386,8 +386,10 @@ def main() -> None:
         serve(args.serve[0], int(args.serve[1]))
         return
 
+    from benchmarks.host import HostMeter
     from tests.conftest import free_port
 
+    meter = HostMeter()
     home = args.home or Path(tempfile.mkdtemp(prefix="bench-service-"))
     os.environ.update(
         {
@@ -485,6 +487,7 @@ def main() -> None:
     out["rounds"] = args.rounds
     out["events"] = final.get("events")
     out["cpus"] = os.cpu_count()
+    out["host"] = meter.report()
     print(json.dumps(out))
 
 
