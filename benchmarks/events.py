@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from elasticsearch import helpers  # noqa: E402
 
-from benchmarks.host import HostMeter  # noqa: E402
+from benchmarks.host import HostMeter, meets  # noqa: E402
 from workshop import events as ev  # noqa: E402
 from workshop import stack  # noqa: E402
 from workshop.config import get_settings  # noqa: E402
@@ -159,8 +159,9 @@ def main() -> None:
     result["targets"]["ratio_met"] = result["ratio"] >= TARGET_RATIO
     result["targets"]["emit_p99_us_met"] = result["emit_p99_us"] < TARGET_EMIT_P99_US
     met = result["targets"]
-    result["meets_targets"] = met["ratio_met"] and met["emit_p99_us_met"]
     result["host"] = meter.report()
+    # a busy host's rounds are not comparable: its figures are reported, not claimed as met
+    result["meets_targets"] = meets(met["ratio_met"] and met["emit_p99_us_met"], result["host"])
     print(json.dumps(result))
 
 

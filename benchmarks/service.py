@@ -386,7 +386,7 @@ def main() -> None:
         serve(args.serve[0], int(args.serve[1]))
         return
 
-    from benchmarks.host import HostMeter
+    from benchmarks.host import HostMeter, meets
     from tests.conftest import free_port
 
     meter = HostMeter()
@@ -481,13 +481,14 @@ def main() -> None:
     out["targets"] = {
         name: {"max": limit, "met": out[name] <= limit} for name, limit in TARGETS.items()
     }
-    out["meets_targets"] = all(t["met"] for t in out["targets"].values())
     out["seconds_per_measurement"] = args.seconds
     out["trim_s"] = args.trim
     out["rounds"] = args.rounds
     out["events"] = final.get("events")
     out["cpus"] = os.cpu_count()
     out["host"] = meter.report()
+    # a busy host's windows are not comparable: its figures are reported, not claimed as met
+    out["meets_targets"] = meets(all(t["met"] for t in out["targets"].values()), out["host"])
     print(json.dumps(out))
 
 

@@ -32,3 +32,10 @@ def test_a_quiet_run(tmp_path: Path) -> None:
 def test_no_proc_stat_says_unknown(tmp_path: Path) -> None:
     meter = host.HostMeter(tmp_path / "missing")
     assert meter.report() == {"steal_pct": None, "quiet": None}
+
+
+def test_a_busy_host_claims_nothing() -> None:
+    assert host.meets(True, {"steal_pct": 0.1, "quiet": True})
+    assert not host.meets(True, {"steal_pct": 12.3, "quiet": False})
+    assert not host.meets(False, {"steal_pct": 0.1, "quiet": True})
+    assert host.meets(True, {"steal_pct": None, "quiet": None})  # no /proc/stat: figures decide
