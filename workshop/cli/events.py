@@ -145,8 +145,14 @@ TAIL_HEADERS = {
 }
 
 
+# Units sold, as the form, the widget and the notebooks print a prediction: one decimal (the
+# form's card says 72,9 for the event this command shows).
+_UNITS = {"prediction", "actual", "abs_error"}
+
+
 def _cell(column: str, value: Any) -> str:
-    """What a participant reads: seconds (not microseconds), two decimals with a comma."""
+    """What a participant reads: seconds (not microseconds), units sold with one decimal, other
+    numbers with two, a decimal comma."""
     from workshop import formatting
 
     if value is None:
@@ -157,6 +163,8 @@ def _cell(column: str, value: Any) -> str:
         return formatting.moment(value)
     if column == "date" and isinstance(value, str):
         return formatting.day(value)
+    if isinstance(value, int | float) and column in _UNITS:
+        return formatting.number(value, 1)
     if isinstance(value, float):
         return formatting.number(value, 2)
     return str(value)

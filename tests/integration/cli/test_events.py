@@ -131,9 +131,15 @@ def test_events_show_finds_one_prediction_by_its_id(service_url: str) -> None:
     text = run_cli("events", "show", pid, "--wait", "30").stdout
     assert "ID da predição" in text and pid in text
     assert "15/01/2026" in text and "em promoção" in text and "sim" in text
-    assert "," in text.split("previsão")[1].splitlines()[0]  # decimal comma
     doc = last_json(run_cli("events", "show", pid, "--json"))
     assert doc["prediction_id"] == pid and doc["channel"] == "http"
+    from workshop.service.page import _number
+
+    # the prediction as the form's card shows it (one decimal, a decimal comma), not 72,94
+    # here against 72,9 there
+    shown = text.split("previsão")[1].splitlines()[0].strip()
+    assert shown == _number(answer["prediction"]) and "," in shown
+    assert text.split("latência (ms)")[1].splitlines()[0].strip().count(",") == 1
 
     missing = run_cli("events", "show", "0000-nao-existe", "--wait", "0", ok=False)
     assert missing.returncode == 1
