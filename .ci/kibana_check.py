@@ -29,16 +29,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SAVED_OBJECTS = ROOT / "infra" / "kibana" / "saved_objects.ndjson"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 HITS = '[data-test-subj="discoverQueryHits"]'
 PANEL = '[data-test-subj="embeddablePanel"]'
 PANEL_ERROR = '[data-test-subj="embeddableError"]'
@@ -143,12 +133,14 @@ def fresh_prediction_url() -> str:
 def run_browser(out: Path) -> list[str]:
     from playwright.sync_api import sync_playwright
 
+    sys.path.insert(0, str(ROOT))  # the flags the suite's browser tests use, from the checkout
+    from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
     from workshop import kibana
 
     out.mkdir(parents=True, exist_ok=True)
     link = fresh_prediction_url()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             return [
