@@ -3,7 +3,7 @@
 On a virtual machine the other tenants of the host take turns on its cores; Linux counts the time
 a vCPU wanted to run and could not as *steal* (``/proc/stat``). The service's ratios compare
 windows measured seconds apart, and steal lands on some windows more than on others. On this
-2-vCPU VM, runs with ~0.1 % steal had per-round c16 ratios from 0.85 to 1.43 (medians 1.12-1.21);
+2-vCPU VM, runs with under 1 % steal had per-round c16 ratios from 0.85 to 1.43 (medians 1.06-1.28);
 a run with 12 % steal had them from 0.60 to 1.67, and its median (1.07) said nothing. Each
 benchmark's JSON carries ``host`` so a figure comes with the conditions it was measured in; a run
 with ``quiet: false`` is to be repeated, not read, and ``benchmarks/service.py`` and
