@@ -221,26 +221,59 @@ def embedded_status(settings: Settings | None = None) -> EmbeddedStatus:
     return EmbeddedStatus(False, settings.es_url, None, "Motor embutido parado.")
 
 
-# The embedded engine is background work next to the kernel, the service and the browser: it
-# runs one Go core (GOMAXPROCS) at a lower priority (nice). On two cores, with both its own, its
-# parallel garbage collector took ~30 % more CPU per indexed event (~340 µs against ~245 µs,
-# bulks of 2,000); at the same priority, its indexing took turns with the service's requests and
-# with the load generator (benchmarks/service.py). The workshop's traffic needs a fraction of a
-# core, and an idle core is still all the engine's: niceness only decides who waits when both
-# want the CPU.
-ENGINE_NICE = 10
+# The embedded engine is background work next to the kernel, the service and the browser. On two
+# cores it shares the CPU with the service's requests and the load (benchmarks/service.py), so:
+# * one Go core (GOMAXPROCS=1): with both cores its own, its parallel garbage collector took ~30 %
+#   more CPU per indexed event (~340 µs against ~245 µs, bulks of 2,000);
+# * fewer collections (GOGC=400: the heap grows to 5x the live data between two, not 2x): the
+#   collector was ~30 % of the engine's CPU while indexing (perf, osmem-server 0.1.6). Engine CPU
+#   per event, 1,000-event bulks: 168 against 247 µs up to 20,000 events, 184 against 232 up to
+#   50,000; 355 against 458 µs next to a served process at c=16, whose requests/s with logging
+#   rose 9 % and 12 % in two A/Bs (12 interleaved rounds, steal under 1 %; an A/A of the same
+#   instrument, at c=1, differed by 6 %). Memory: ~400 MB against ~250 MB at 20,000 events;
+#   GOMEMLIMIT makes it collect more often near 1 GiB (~1.0 GB at 50,000 and at ~100,000 events,
+#   where the default took ~0.46 and ~1.3 GB);
+# * the lowest priority, nice 19, for every thread and for its scheduling group (autogroup, see
+#   _lower_priority): when the service and the engine want the same core, the service goes first.
+# An idle core is still all the engine's: priority only decides who waits when both want the CPU.
+# Each variable set by hand wins.
+ENGINE_NICE = 19
+ENGINE_GO_ENV = {"GOMAXPROCS": "1", "GOGC": "400", "GOMEMLIMIT": "1GiB"}
 
 
 def _engine_env() -> dict[str, str]:
-    """The engine's environment: one core for the Go runtime unless GOMAXPROCS says otherwise."""
+    """The engine's environment: :data:`ENGINE_GO_ENV` under what the environment already sets."""
     env = dict(os.environ)
-    env.setdefault("GOMAXPROCS", "1")
+    for name, value in ENGINE_GO_ENV.items():
+        env.setdefault(name, value)
     return env
 
 
 def _lower_priority(pid: int) -> None:
-    with contextlib.suppress(AttributeError, OSError):  # no setpriority (Windows): leave it
-        os.setpriority(os.PRIO_PROCESS, pid, ENGINE_NICE)
+    """``pid``'s scheduling group and every thread of it at :data:`ENGINE_NICE`.
+
+    On Linux with autogroup (``/proc/sys/kernel/sched_autogroup_enabled``, on in most
+    distributions) each session is a group that competes with the others by the group's nice; a
+    thread's nice only orders threads inside its group. The engine has a session of its own
+    (``start_new_session``), so without the group's nice it weighs as much as the service or the
+    notebook. A nice value is a thread's, and a new thread takes its creator's: the Go runtime may
+    have started threads before this runs.
+    """
+    with contextlib.suppress(OSError):  # no autogroup (or no /proc): the threads' nice is all
+        Path(f"/proc/{pid}/autogroup").write_text(f"{ENGINE_NICE}\n")
+    for _ in range(3):  # again if a thread appeared meanwhile at another value
+        try:
+            threads = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
+        except OSError:  # no /proc (macOS: the value is the process's)
+            threads = [pid]
+        changed = False
+        for tid in threads:
+            with contextlib.suppress(AttributeError, OSError):  # no setpriority (Windows)
+                if os.getpriority(os.PRIO_PROCESS, tid) != ENGINE_NICE:
+                    os.setpriority(os.PRIO_PROCESS, tid, ENGINE_NICE)
+                    changed = True
+        if not changed:
+            return
 
 
 def embedded_up(settings: Settings | None = None, timeout: float = 30.0) -> EmbeddedStatus:
