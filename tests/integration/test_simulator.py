@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import _thread
 import json
+import signal
 import socket
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -186,8 +188,16 @@ def test_an_interrupted_run_stops_sending(service_factory: Any) -> None:
             _thread.interrupt_main()
 
     service = service_factory(on_request=interrupt_at_the_tenth)
-    with pytest.raises(KeyboardInterrupt):
-        simulate(n=5000, concurrency=2, url=service.url, seed=1, progress=False)
+    # interrupt_main() does nothing unless Python's own SIGINT handler is installed, as in a
+    # terminal or a notebook kernel; earlier code in this process may have left another one.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            simulate(n=5000, concurrency=2, url=service.url, seed=1, progress=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if previous is not signal.default_int_handler:  # which code left it, in the CI log
+            print(f"SIGINT handler before this test: {previous!r}", file=sys.__stderr__)
     sent = len(service.requests)
     threading.Event().wait(0.3)  # the requests in flight (one per sender) finish
     after = len(service.requests)
