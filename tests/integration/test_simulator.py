@@ -7,9 +7,9 @@ import _thread
 import json
 import signal
 import socket
-import sys
 import threading
 import uuid
+import warnings
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -196,8 +196,8 @@ def test_an_interrupted_run_stops_sending(service_factory: Any) -> None:
             simulate(n=5000, concurrency=2, url=service.url, seed=1, progress=False)
     finally:
         signal.signal(signal.SIGINT, previous)
-        if previous is not signal.default_int_handler:  # which code left it, in the CI log
-            print(f"SIGINT handler before this test: {previous!r}", file=sys.__stderr__)
+        if previous is not signal.default_int_handler:  # which code left it: pytest's summary
+            warnings.warn(f"SIGINT handler before this test: {previous!r}", stacklevel=1)
     sent = len(service.requests)
     threading.Event().wait(0.3)  # the requests in flight (one per sender) finish
     after = len(service.requests)
