@@ -230,7 +230,8 @@ def embedded_status(settings: Settings | None = None) -> EmbeddedStatus:
 #   per event, 1,000-event bulks: 168 against 247 µs up to 20,000 events, 184 against 232 up to
 #   50,000; 355 against 458 µs next to a served process at c=16, whose requests/s with logging
 #   rose 9 % and 12 % in two A/Bs (12 interleaved rounds, steal under 1 %; an A/A of the same
-#   instrument, at c=1, differed by 6 %). Memory: ~400 MB against ~250 MB at 20,000 events;
+#   instrument, at c=1, differed by 6 %; whole runs of benchmarks/service.py did not separate
+#   from their run-to-run spread). Memory: ~400 MB against ~250 MB at 20,000 events;
 #   GOMEMLIMIT makes it collect more often near 1 GiB (~1.0 GB at 50,000 and at ~100,000 events,
 #   where the default took ~0.46 and ~1.3 GB);
 # * the lowest priority, nice 19, for every thread and for its scheduling group (autogroup, see
