@@ -204,6 +204,48 @@ def test_event_line_is_byte_for_byte_the_encoded_document() -> None:
     assert json.loads(odd)["prediction"] == 3.0 and json.loads(odd)["onpromotion"] is True
 
 
+def test_event_line_keeps_a_percent_sign_of_the_text() -> None:
+    """The line is a %-template: a % in a product's name, family or model version stays text."""
+    from workshop.dataset import Product
+    from workshop.events.schema import event_document, event_line
+
+    product = Product(
+        item_nbr="9%d",
+        product="Iogurte 0% gordura 100%s",
+        family="LATICÍNIOS %",
+        class_=1,
+        perishable=True,
+    )
+    kwargs: dict[str, Any] = {
+        "prediction": 1.5,
+        "model_version": "v%r",
+        "channel": "http",
+        "day": dt.date(2026, 3, 1),
+        "product": product,
+        "onpromotion": True,
+        "latency_ms": 0.25,
+    }
+    for _ in range(2):  # the template is made, then reused
+        prediction_id, line = event_line(**kwargs)
+        written = json.loads(line)
+        expected = event_document(**kwargs)
+        expected |= {"@timestamp": written["@timestamp"], "prediction_id": prediction_id}
+        assert line == encode_line(expected)
+        assert written["product"] == "Iogurte 0% gordura 100%s" and written["item_nbr"] == "9%d"
+
+
+def test_new_prediction_id_is_unique_across_threads() -> None:
+    """Threads draw from one pool of ids made ahead: none gets another's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        batches = list(
+            pool.map(lambda _: [schema.new_prediction_id() for _ in range(2000)], range(8))
+        )
+    ids = [i for batch in batches for i in batch]
+    assert len(set(ids)) == len(ids) == 16_000
+
+
 def test_new_prediction_id_writes_uuid4_as_uuid_does() -> None:
     ids = [schema.new_prediction_id() for _ in range(3 * 256 + 5)]  # across several reads
     assert len(set(ids)) == len(ids)
