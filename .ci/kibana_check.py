@@ -108,25 +108,37 @@ def check_dashboard(
 
 
 def fresh_prediction_url() -> str:
-    """POST a prediction to the service, wait for its event, return its Discover link."""
+    """POST a prediction to the service, wait for its event, return its Discover link.
+
+    A service or Elasticsearch that does not answer is a CheckFailed naming the address."""
     import httpx
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
 
     from workshop import kibana
     from workshop.config import get_settings
+    from workshop.errors import WorkshopError
 
     settings = get_settings()
-    resp = httpx.post(
-        f"{settings.service_url}/api/predict",
-        json={
-            "date": (date.today() + timedelta(days=7)).isoformat(),
-            "product": "Leite integral 1L",
-            "onpromotion": True,
-        },
-        timeout=30,
-    )
-    resp.raise_for_status()
-    prediction_id = resp.json()["prediction_id"]
-    event = kibana.wait_for_event(prediction_id, timeout=120)
+    url = f"{settings.service_url}/api/predict"
+    try:
+        resp = httpx.post(
+            url,
+            json={
+                "date": (date.today() + timedelta(days=7)).isoformat(),
+                "product": "Leite integral 1L",
+                "onpromotion": True,
+            },
+            timeout=30,
+        )
+        resp.raise_for_status()
+        prediction_id = resp.json()["prediction_id"]
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        raise CheckFailed(f"model service: POST {url} did not give a prediction ({exc!r})") from exc
+    try:
+        event = kibana.wait_for_event(prediction_id, timeout=120)
+    except (WorkshopError, ApiError, TransportError) as exc:
+        raise CheckFailed(f"elasticsearch at {settings.es_url}: {exc}") from exc
     return kibana.prediction_url(prediction_id, timestamp=kibana.event_timestamp(event))
 
 

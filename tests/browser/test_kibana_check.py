@@ -112,3 +112,19 @@ def test_the_import_report_must_name_every_saved_object() -> None:
         check.check_import_report(json.dumps(failed))
     with pytest.raises(check.CheckFailed, match="not JSON"):
         check.check_import_report("Aguardando o Kibana")
+
+
+def test_browser_check_names_a_service_that_does_not_answer(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No stack: one FAILED line with the address, exit 1, no traceback and no browser."""
+    from tests.conftest import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("WORKSHOP_SERVICE_URL", url)
+    assert check.main(["browser", "--out", str(tmp_path / "shots")]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("FAILED: model service: POST " + url + "/api/predict")
+        and "Traceback" not in err
+    )
