@@ -128,3 +128,25 @@ def test_browser_check_names_a_service_that_does_not_answer(
         err.startswith("FAILED: model service: POST " + url + "/api/predict")
         and "Traceback" not in err
     )
+
+
+def test_browser_check_names_an_elasticsearch_that_does_not_answer(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The service answers, Elasticsearch does not: FAILED with its address, exit 1."""
+    import httpx
+
+    from tests.conftest import free_port
+
+    def answered(url: str, **_: Any) -> httpx.Response:
+        return httpx.Response(
+            200, json={"prediction_id": "p-1"}, request=httpx.Request("POST", url)
+        )
+
+    es_url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("WORKSHOP_ES_URL", es_url)
+    monkeypatch.setattr(httpx, "post", answered)
+    monkeypatch.setattr("workshop.kibana.poll", lambda look, done, timeout: look())
+    assert check.main(["browser", "--out", str(tmp_path / "shots")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"FAILED: elasticsearch at {es_url}") and "Traceback" not in err
