@@ -180,7 +180,7 @@ def create_app(
         body = parse_body(PredictRequest, await request.body(), request.headers.get("content-type"))
         channel = parse_channel(request.headers.get(CHANNEL_HEADER))
         question = api_question(body)
-        return JSONResponse(service.predict(question, channel))
+        return Response(service.answer(question, channel), media_type="application/json")
 
     @app.get(
         "/api/products",

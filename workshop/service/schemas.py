@@ -143,15 +143,23 @@ def api_question(body: PredictRequest) -> PredictionInput:
 
 
 class PredictResponse(BaseModel):
-    prediction: float = Field(description="Unidades vendidas previstas.")
-    model_version: str = Field(description="Versão do registro que respondeu (v1, v2, …).")
+    """The answer is the prediction event itself, as it was logged (DESIGN.md, Events)."""
+
+    model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
+
+    timestamp: str = Field(
+        alias="@timestamp", description="Quando a predição foi feita (UTC, ISO 8601)."
+    )
     prediction_id: str = Field(description="Identificador do evento de predição (uuid4).")
-    latency_ms: float = Field(description="Tempo do modelo, em milissegundos.")
+    model_version: str = Field(description="Versão do registro que respondeu (v1, v2, …).")
+    channel: str = Field(description="Canal do evento: http, ou simulator com o cabeçalho.")
     date: str
     item_nbr: str
     product: str
     family: str
     onpromotion: bool
+    prediction: float = Field(description="Unidades vendidas previstas.")
+    latency_ms: float = Field(description="Tempo do modelo, em milissegundos.")
 
 
 class ProductOut(BaseModel):

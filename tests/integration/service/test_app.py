@@ -125,19 +125,22 @@ def test_predict_by_item_nbr_logs_one_http_event(client: TestClient, spy: SpyLog
     before = len(spy.events)
     resp = client.post("/api/predict", json=OK_BODY)
     assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"] == "application/json"
     body = resp.json()
-    assert set(body) == {
-        "prediction",
-        "model_version",
+    assert list(body) == [  # the event's fields, in the order of DESIGN.md
+        "@timestamp",
         "prediction_id",
-        "latency_ms",
+        "model_version",
+        "channel",
         "date",
         "item_nbr",
         "product",
         "family",
         "onpromotion",
-    }
-    assert body["model_version"] == "v1"
+        "prediction",
+        "latency_ms",
+    ]
+    assert body["model_version"] == "v1" and body["channel"] == "http"
     assert body["prediction"] >= 0 and body["latency_ms"] > 0
     assert UUID_RE.fullmatch(body["prediction_id"])
     assert (body["date"], body["item_nbr"], body["product"], body["family"]) == (
@@ -146,13 +149,32 @@ def test_predict_by_item_nbr_logs_one_http_event(client: TestClient, spy: SpyLog
         CATALOGUE[0].product,
         CATALOGUE[0].family,
     )
+    assert body["onpromotion"] is False
     assert len(spy.events) == before + 1
-    doc = spy.events[-1]
-    assert doc["prediction_id"] == body["prediction_id"]
-    assert doc["channel"] == "http"
-    assert doc["model_version"] == "v1"
-    assert doc["prediction"] == pytest.approx(body["prediction"])
-    assert doc["date"] == "2026-01-15" and doc["onpromotion"] is False
+    # the answer is the logged event itself: the same bytes, so the same values to the last digit
+    assert spy.events[-1] == body
+    assert encode_line(body) == resp.content
+
+
+def test_answer_without_logging_is_the_same_event_not_written(
+    client: TestClient, spy: SpyLogger
+) -> None:
+    service = client.app.state.service  # type: ignore[attr-defined]
+    before = len(spy.events)
+    service.log_events = False
+    try:
+        resp = client.post("/api/predict", json=OK_BODY)
+    finally:
+        service.log_events = True
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert PredictionEvent.from_document(body).to_document() == body  # a complete event
+    assert len(spy.events) == before  # nothing written
+    logged = client.post("/api/predict", json=OK_BODY).json()
+    assert len(spy.events) == before + 1
+    assert {
+        k: v for k, v in logged.items() if k not in {"@timestamp", "prediction_id", "latency_ms"}
+    } == {k: v for k, v in body.items() if k not in {"@timestamp", "prediction_id", "latency_ms"}}
 
 
 def test_predict_by_product_name_or_by_number(client: TestClient) -> None:
