@@ -171,6 +171,7 @@ def create_app(
     @app.post(
         "/api/predict",
         response_model=PredictResponse,
+        response_description="A previsão: o evento de predição registrado",
         responses=_ERROR_RESPONSES,
         openapi_extra=_PREDICT_OPENAPI,
         summary="Prever as vendas de um produto num dia",
@@ -185,6 +186,7 @@ def create_app(
     @app.get(
         "/api/products",
         response_model=list[ProductOut],
+        response_description="Os produtos do catálogo",
         summary="Produtos do catálogo",
         tags=["predição"],
     )
@@ -194,6 +196,7 @@ def create_app(
     @app.get(
         "/health",
         response_model=HealthOut,
+        response_description="Pode prever",
         responses={503: {"model": HealthOut, "description": "Sem modelo: não pode prever"}},
         summary="Saúde do serviço: modelo carregado e transporte de eventos",
         tags=["operação"],

@@ -143,9 +143,13 @@ def api_question(body: PredictRequest) -> PredictionInput:
 
 
 class PredictResponse(BaseModel):
-    """The answer is the prediction event itself, as it was logged (DESIGN.md, Events)."""
-
-    model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
+    # The answer is the prediction event itself, as it was logged (DESIGN.md, Events). No
+    # docstring: pydantic would show it in /docs, whose text is the participant's (pt-BR).
+    model_config = ConfigDict(
+        populate_by_name=True,
+        protected_namespaces=(),
+        json_schema_extra={"description": "O próprio evento de predição, como foi registrado."},
+    )
 
     timestamp: str = Field(
         alias="@timestamp", description="Quando a predição foi feita (UTC, ISO 8601)."

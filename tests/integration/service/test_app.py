@@ -31,6 +31,22 @@ JSON = {"content-type": "application/json"}
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
+# A new prediction event's fields, in the order of DESIGN.md (Events): the API's answer.
+EVENT_FIELDS = [
+    "@timestamp",
+    "prediction_id",
+    "model_version",
+    "channel",
+    "date",
+    "item_nbr",
+    "product",
+    "family",
+    "onpromotion",
+    "prediction",
+    "latency_ms",
+]
+
+
 class SpyLogger:
     """The real EventLogger, counting what the service emits."""
 
@@ -127,19 +143,7 @@ def test_predict_by_item_nbr_logs_one_http_event(client: TestClient, spy: SpyLog
     assert resp.status_code == 200, resp.text
     assert resp.headers["content-type"] == "application/json"
     body = resp.json()
-    assert list(body) == [  # the event's fields, in the order of DESIGN.md
-        "@timestamp",
-        "prediction_id",
-        "model_version",
-        "channel",
-        "date",
-        "item_nbr",
-        "product",
-        "family",
-        "onpromotion",
-        "prediction",
-        "latency_ms",
-    ]
+    assert list(body) == EVENT_FIELDS
     assert body["model_version"] == "v1" and body["channel"] == "http"
     assert body["prediction"] >= 0 and body["latency_ms"] > 0
     assert UUID_RE.fullmatch(body["prediction_id"])
@@ -304,6 +308,31 @@ def test_openapi_docs(client: TestClient) -> None:
     assert re.match(body["properties"]["date"]["pattern"], "2028-12-31")
     assert not re.match(body["properties"]["date"]["pattern"], "2029-01-01")
     assert not re.match(body["properties"]["date"]["pattern"], "2023-12-31")
+    # the answer's fields are the event's (the answer is the logged event)
+    answer = schema["components"]["schemas"]["PredictResponse"]
+    assert list(answer["properties"]) == EVENT_FIELDS
+    assert set(answer["required"]) == set(answer["properties"])
+
+
+def test_openapi_text_is_portuguese(client: TestClient) -> None:
+    """What /docs shows a participant is pt-BR: no FastAPI default ("Successful Response") and
+    no English docstring of a model leaking in as a description."""
+    texts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in {"description", "summary"} and isinstance(value, str):
+                    texts.append(value)
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(client.get("/openapi.json").json())
+    assert len(texts) > 20
+    english = re.compile(r"\b(the|is|of|and|an|Successful|Response|Validation)\b")
+    assert [t for t in texts if english.search(t)] == []
 
 
 # --------------------------------------------------------------------------- bad input
