@@ -25,26 +25,16 @@ from workshop.config import Settings, get_settings
 from workshop.dataset import CATALOGUE
 from workshop.events import EventLogger, PredictionEvent
 from workshop.events.schema import encode_line
+from workshop.monitoring.queries import EVENT_COLUMNS
 
 OK_BODY = {"date": "2026-01-15", "item_nbr": CATALOGUE[0].item_nbr, "onpromotion": False}
 JSON = {"content-type": "application/json"}
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
-# A new prediction event's fields, in the order of DESIGN.md (Events): the API's answer.
-EVENT_FIELDS = [
-    "@timestamp",
-    "prediction_id",
-    "model_version",
-    "channel",
-    "date",
-    "item_nbr",
-    "product",
-    "family",
-    "onpromotion",
-    "prediction",
-    "latency_ms",
-]
+# A new prediction event's fields, in the order of DESIGN.md (Events): the API's answer. The
+# feedback loop's fields come later, when the sale is known.
+EVENT_FIELDS = EVENT_COLUMNS[: EVENT_COLUMNS.index("actual")]
 
 
 class SpyLogger:
